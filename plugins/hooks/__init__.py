@@ -1,0 +1,1 @@
+"""Thin Airflow hooks: Airflow connections in, configured driver connections out."""

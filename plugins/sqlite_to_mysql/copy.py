@@ -1,0 +1,353 @@
+"""The bulk copy of one table: keyset batches read by SQLite, loaded with LOAD DATA LOCAL
+INFILE (or multi-row INSERT where the server refuses LOCAL), each batch committed together
+with its checkpoint, so a killed task resumes after its last committed batch.
+
+Reading the next batch overlaps loading the current one (SQLite and the MySQL client both
+release the GIL), which keeps both cores busy; memory holds at most two batches.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import queue
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+from mysql_common.identifiers import quote
+from sqlite_to_mysql import row_sql, target_state
+from sqlite_to_mysql.errors import TypeConflictError
+from sqlite_to_mysql.keys import rowid_expr
+from sqlite_to_mysql.plan import TablePlan
+from sqlite_to_mysql.source_schema import qi
+from sqlite_to_mysql.target_state import Checkpoint
+
+log = logging.getLogger(__name__)
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+MAX_STATEMENT_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class CopyResult:
+    table: str
+    rows_copied: int  # total rows in the target for this run (resumed batches included)
+    rows_quarantined: int
+    rows_this_attempt: int
+    resumed_from: list | None
+    seconds: float
+    method: str
+
+    @property
+    def rate(self) -> float:
+        return self.rows_this_attempt / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Batch:
+    keys_last: list
+    lines: list[str]
+    quarantined: list[tuple]  # (key, problems json, row json)
+
+
+def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan_fingerprint: str,
+               batch_rows: int, method: str = "load_data", restart: bool = False,
+               progress_every: float = 10.0) -> CopyResult:
+    """Copy one table; idempotent per (run_id, plan): a rerun resumes, never duplicates."""
+    started = time.monotonic()
+    target_state.ensure(dst)
+    cur = dst.cursor()
+    cur.execute("SET SESSION foreign_key_checks = 0")
+    if method == "insert":
+        cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+    cp = target_state.read_checkpoint(dst, tp.target)
+    resumable = (cp is not None and not restart and cp.run_id == run_id
+                 and cp.plan_fingerprint == plan_fingerprint)
+    if not resumable:
+        cur.execute(f"TRUNCATE TABLE {quote(tp.target)}")
+        cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s", (tp.target,))
+        cp = Checkpoint(run_id, plan_fingerprint, None, 0, 0, "copying")
+        target_state.write_checkpoint(cur, tp.target, cp)
+        dst.commit()
+    else:
+        log.info("%s: resuming after key %s (%d rows already committed by an earlier attempt)",
+                 tp.source, cp.last_key, cp.rows_copied)
+    resumed_from = cp.last_key if resumable else None
+    rows_before = cp.rows_copied
+    avg = max(1, tp.bytes // max(1, tp.rows))
+    rows_per_batch = max(1, min(batch_rows, MAX_BATCH_BYTES // avg))
+    reader = _Reader(src, tp, rows_per_batch, cp.last_key, method)
+    loader = _Loader(dst, tp, method)
+    last_log = time.monotonic()
+    try:
+        for batch in reader.batches():
+            loaded = loader.load(batch.lines)
+            if batch.quarantined:
+                cur.executemany(
+                    f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, "
+                    f"row_data, created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
+                    [(run_id, tp.target, json.dumps(k), p, r) for k, p, r in batch.quarantined])
+            cp.last_key = batch.keys_last
+            cp.rows_copied += loaded
+            cp.rows_quarantined += len(batch.quarantined)
+            target_state.write_checkpoint(cur, tp.target, cp)
+            dst.commit()
+            if time.monotonic() - last_log > progress_every:
+                last_log = time.monotonic()
+                done = cp.rows_copied + cp.rows_quarantined
+                log.info("%s: %d/%d rows (%.0f%%), %.0f rows/s", tp.source, done, tp.rows,
+                         100.0 * done / max(1, tp.rows), (cp.rows_copied - rows_before) /
+                         max(1e-9, time.monotonic() - started))
+    except BaseException:
+        dst.rollback()
+        reader.stop()
+        raise
+    finally:
+        loader.close()
+    cp.status = "copied"
+    target_state.write_checkpoint(cur, tp.target, cp)
+    dst.commit()
+    return CopyResult(tp.source, cp.rows_copied, cp.rows_quarantined, cp.rows_copied - rows_before,
+                      resumed_from, time.monotonic() - started, method)
+
+
+class _Reader:
+    """Reads keyset batches in a background thread, one short read transaction each, so the
+    application's writers are never blocked for longer than one batch."""
+
+    def __init__(self, src, tp: TablePlan, rows: int, last_key: list | None, method: str) -> None:
+        self.src, self.tp, self.rows, self.method = src, tp, rows, method
+        self.last_key = last_key
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.stopping = threading.Event()
+        self.rowid = rowid_expr([c.source for c in tp.columns])
+        scan = [self.rowid] if tp.copy_by_rowid else tp.key_source
+        self.scan = scan
+        bad = row_sql.bad_row_sql(tp)
+        key_list = ", ".join(scan)
+        after = f"({key_list}) > ({', '.join('?' for _ in scan)})"
+        line = row_sql.line_sql(tp, self.rowid, method)
+        good = f" AND NOT ({bad})" if bad else ""
+        self.first_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE 1{good} "
+                          f"ORDER BY {key_list} LIMIT ?")
+        self.next_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE {after}{good} "
+                         f"ORDER BY {key_list} LIMIT ?")
+        self.bad_sql = None
+        if bad:
+            cols = ", ".join(f"typeof({qi(c.source)}), CAST({qi(c.source)} AS BLOB)" for c in tp.columns)
+            upper = f"({key_list}) <= ({', '.join('?' for _ in scan)})"
+            self.bad_sql = (f"SELECT {key_list}, {row_sql.problems_sql(tp)}, {cols} FROM {qi(tp.source)} "
+                            f"WHERE ({bad}) AND {{lower}} AND {{upper}} ORDER BY {key_list}")
+            # placeholders filled with str.replace: identifiers may contain braces
+            self.after = after
+            self.upper = upper
+
+    def batches(self):
+        thread = threading.Thread(target=self._produce, name=f"read-{self.tp.target}", daemon=True)
+        thread.start()
+        while True:
+            item = self.queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is None:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        try:
+            self.queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _put(self, item) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            n = len(self.scan)
+            last = self.last_key
+            while not self.stopping.is_set():
+                try:
+                    if last is None:
+                        rows = self.src.execute(self.first_sql, (self.rows,)).fetchall()
+                    else:
+                        rows = self.src.execute(self.next_sql, (*last, self.rows)).fetchall()
+                except sqlite3.OperationalError as exc:
+                    raise self._explain(exc, last) from None
+                new_last = list(rows[-1][:n]) if rows else None
+                quarantined = self._quarantined(last, new_last)
+                if not rows and not quarantined:
+                    break
+                if not rows:  # only quarantined rows remain past the last good one
+                    new_last = list(quarantined[-1][0])
+                if not self._put(_Batch(new_last, [r[n] for r in rows], quarantined)):
+                    return
+                last = new_last
+                if not rows:
+                    break
+            self._put(None)
+        except BaseException as exc:  # handed to the consuming thread
+            self._put(exc)
+
+    def _quarantined(self, lower: list | None, upper: list | None) -> list[tuple]:
+        if not self.bad_sql:
+            return []
+        n = len(self.scan)
+        params: tuple = ()
+        lower_sql = "1"
+        if lower is not None:
+            lower_sql = self.after
+            params += tuple(lower)
+        upper_sql = "1"
+        if upper is not None:
+            upper_sql = self.upper
+            params += tuple(upper)
+        sql = self.bad_sql.replace("{lower}", lower_sql).replace("{upper}", upper_sql)
+        out = []
+        for row in self.src.execute(sql, params):
+            key, problems, values = list(row[:n]), row[n], row[n + 1:]
+            out.append((key, problems, _row_json(self.tp, values)))
+        return out
+
+    def _explain(self, exc: sqlite3.OperationalError, last) -> Exception:
+        """A conversion that fails during the copy means the source changed since preflight
+        (or a value the profile could not see): name the column, key and value."""
+        if "user-defined function raised exception" not in str(exc) and "decode" not in str(exc):
+            return exc
+        from sqlite_to_mysql.sqlite_functions import problem
+
+        where = f"WHERE ({', '.join(self.scan)}) > ({', '.join('?' for _ in self.scan)})" if last else ""
+        cols = ", ".join(f"CAST({qi(c.source)} AS BLOB), typeof({qi(c.source)})" for c in self.tp.columns)
+        sql = f"SELECT {', '.join(self.scan)}, {cols} FROM {qi(self.tp.source)} {where} ORDER BY " \
+              f"{', '.join(self.scan)} LIMIT ?"
+        n = len(self.scan)
+        for row in self.src.execute(sql, (*(last or []), self.rows)):
+            for i, col in enumerate(self.tp.columns):
+                raw, storage = row[n + 2 * i], row[n + 2 * i + 1]
+                value = _decode(raw, storage)
+                why = problem(col.kind, value, *(col.args + [None, None])[:2])
+                if why:
+                    return TypeConflictError(
+                        f"{self.tp.source}.{col.source} at key {list(row[:n])}: {why} (value changed since "
+                        f"preflight? rerun the DAG so preflight sees it, or set on_type_conflict)")
+        return exc
+
+
+def _decode(raw: bytes | None, storage: str):
+    if raw is None:
+        return None
+    if storage == "integer":
+        return int(raw)
+    if storage == "real":
+        return float(raw)
+    if storage == "text":
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    return raw
+
+
+def _row_json(tp: TablePlan, values) -> str:
+    """Every value of a quarantined row, exactly: text as text, anything else losslessly."""
+    row = {}
+    for i, col in enumerate(tp.columns):
+        storage, raw = values[2 * i], values[2 * i + 1]
+        if raw is None:
+            row[col.source] = None
+        elif storage == "text":
+            try:
+                row[col.source] = {"text": raw.decode("utf-8")}
+            except UnicodeDecodeError:
+                row[col.source] = {"text_bytes_base64": base64.b64encode(raw).decode()}
+        elif storage == "blob":
+            row[col.source] = {"blob_base64": base64.b64encode(raw).decode()}
+        else:
+            row[col.source] = {storage: raw.decode()}
+    return json.dumps(row, ensure_ascii=False)
+
+
+class _Loader:
+    def __init__(self, dst, tp: TablePlan, method: str) -> None:
+        self.dst, self.tp, self.method = dst, tp, method
+        self.cur = dst.cursor()
+        self.dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        columns, sets = row_sql.load_columns(tp, quote)
+        self.load_sql = (f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(tp.target)} CHARACTER SET utf8mb4 "
+                         f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+                         f"({columns}){sets}")
+        target_cols = ([quote(tp.key_target[0])] if tp.hidden_rowid else []) + \
+            [quote(c.target) for c in tp.columns]
+        self.insert_prefix = f"INSERT INTO {quote(tp.target)} ({', '.join(target_cols)}) VALUES "
+
+    def load(self, lines: list[str]) -> int:
+        if not lines:
+            return 0
+        loaded = self._load_file(lines) if self.method == "load_data" else self._insert(lines)
+        if loaded != len(lines):
+            raise TypeConflictError(f"{self.tp.source}: MySQL accepted {loaded} of {len(lines)} rows of a "
+                                    f"batch; nothing of it is kept")
+        return loaded
+
+    def _load_file(self, lines: list[str]) -> int:
+        fd, path = tempfile.mkstemp(prefix="s2m-", suffix=".tsv", dir=self.dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write("\n".join(lines))
+                handle.write("\n")
+            self.cur.execute(self.load_sql, (path,))
+            loaded = self.cur.rowcount
+            if self.dst.warning_count():
+                self.cur.execute("SHOW WARNINGS LIMIT 10")
+                warnings = self.cur.fetchall()
+                raise TypeConflictError(self._describe(warnings, lines))
+            return loaded
+        finally:
+            os.unlink(path)
+
+    def _insert(self, lines: list[str]) -> int:
+        loaded, chunk, size = 0, [], 0
+        for line in lines:
+            if chunk and size + len(line) > MAX_STATEMENT_BYTES:
+                loaded += self._execute_insert(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line) + 1
+        if chunk:
+            loaded += self._execute_insert(chunk)
+        return loaded
+
+    def _execute_insert(self, chunk: list[str]) -> int:
+        self.cur.execute(self.insert_prefix + ",".join(chunk))
+        return self.cur.rowcount
+
+    def _describe(self, warnings, lines: list[str]) -> str:
+        parts = []
+        for level, code, message in warnings:
+            row_no = _row_number(message)
+            sample = lines[row_no - 1][:200] if row_no and row_no <= len(lines) else ""
+            parts.append(f"{level} {code}: {message}" + (f" | row: {sample!r}" if sample else ""))
+        return f"{self.tp.source}: MySQL changed or refused values of a batch (rolled back): " + "; ".join(parts)
+
+    def close(self) -> None:
+        try:
+            self.cur.close()
+        except Exception:
+            pass
+
+
+def _row_number(message: str) -> int | None:
+    import re
+
+    match = re.search(r"at row (\d+)", message)
+    return int(match.group(1)) if match else None

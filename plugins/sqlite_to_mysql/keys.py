@@ -1,0 +1,196 @@
+"""Keys, indexes and foreign keys of the target, with MySQL's limits applied by rule:
+
+- key length: InnoDB allows 3072 bytes per index (utf8mb4 = 4 bytes per character);
+  a non-unique index over the limit gets prefix lengths, shared among its text columns;
+  a UNIQUE index over the limit becomes a MariaDB long unique (USING HASH), which keeps
+  the exact uniqueness; MySQL has no such index, so there it is a blocker with the fix;
+- partial and expression indexes have no MySQL equivalent: partial non-unique indexes
+  become full indexes, the rest are reported;
+- constraint names are unique per database and at most 64 characters.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from mysql_common.identifiers import mysql_safe_name
+from mysql_common.session import ServerInfo
+from sqlite_to_mysql.plan import ForeignKeyPlan, IndexPlan, Plan, TablePlan
+from sqlite_to_mysql.source_schema import SourceTable, qi
+
+MAX_KEY_BYTES = 3072
+
+
+def rowid_expr(column_names: list[str]) -> str:
+    """A name for the rowid that no column shadows."""
+    taken = {c.lower() for c in column_names}
+    for name in ("rowid", "_rowid_", "oid"):
+        if name not in taken:
+            return name
+    raise ValueError("table has columns named rowid, _rowid_ and oid: its rowid is unreachable")
+
+
+def table_key(table: SourceTable, targets: dict[str, str], hidden_name: str):
+    """(source key expressions, target key columns, hidden rowid?) of the table."""
+    if table.primary_key:
+        return [qi(c) for c in table.primary_key], [targets[c] for c in table.primary_key], False
+    return [rowid_expr([c.name for c in table.columns])], [hidden_name], True
+
+
+def key_bytes(ddl: str) -> int | None:
+    """Bytes a column takes in an index key; None when it needs a prefix (TEXT/BLOB/JSON)."""
+    upper = ddl.upper()
+    match = re.match(r"(VAR)?CHAR\((\d+)\)", upper)
+    if match:
+        return 4 * int(match.group(2))
+    match = re.match(r"VARBINARY\((\d+)\)", upper)
+    if match:
+        return int(match.group(1))
+    if any(word in upper for word in ("TEXT", "BLOB", "JSON")):
+        return None
+    if upper.startswith("DECIMAL"):
+        return 32
+    return 8
+
+
+def _key_layout(columns, tp: TablePlan):
+    by_target = {c.target: c for c in tp.columns}
+    sizes = [key_bytes(by_target[c].ddl_type) if c in by_target else 8 for c in columns]
+    return sizes, sum(s for s in sizes if s is not None), any(s is None for s in sizes)
+
+
+def index_plans(table: SourceTable, tp: TablePlan, server: ServerInfo, plan: Plan) -> list[IndexPlan]:
+    targets = {c.source: c.target for c in tp.columns}
+    result: list[IndexPlan] = []
+    names: set[str] = set()
+    sizes, total, unbounded = _key_layout(tp.key_target, tp)
+    if unbounded or total > MAX_KEY_BYTES:
+        plan.blockers.append(
+            f"{table.name}: primary key {tp.key_target} needs {total}+ bytes, over InnoDB's {MAX_KEY_BYTES}: "
+            f"give its text columns shorter types with type_overrides")
+    for index in table.indexes:
+        if index.origin == "pk":
+            continue
+        where = f"{table.name}: index {index.name}"
+        if index.expression:
+            plan.warnings.append(f"{where} is on an expression: not migrated (MySQL 8 functional indexes or "
+                                 f"a generated column can replace it)")
+            continue
+        if any(c not in targets for c in index.columns):
+            plan.warnings.append(f"{where} uses a generated column: not migrated")
+            continue
+        note = ""
+        if index.partial:
+            if index.unique:
+                plan.warnings.append(f"{where} is a partial UNIQUE index: MySQL has none; not migrated "
+                                     f"(uniqueness of that subset is no longer enforced)")
+                continue
+            note = "partial index created as a full index (MySQL has no partial indexes)"
+        cols = [targets[c] for c in index.columns]
+        if index.origin == "u" or index.name.startswith("sqlite_autoindex"):
+            base = f"uq_{tp.target}_{'_'.join(cols)}"
+        else:
+            base = index.name
+        name = mysql_safe_name(base)
+        while name.lower() in names or name.upper() == "PRIMARY":
+            name = mysql_safe_name(base + "\x00" + str(len(names)))
+        names.add(name.lower())
+        sizes, total, unbounded = _key_layout(cols, tp)
+        prefix: list[int | None] = [None] * len(cols)
+        using_hash = False
+        if unbounded or total > MAX_KEY_BYTES:
+            if index.unique:
+                if server.is_mariadb:
+                    using_hash = True
+                    note = (f"unique key over {MAX_KEY_BYTES} bytes: MariaDB long unique (USING HASH) keeps "
+                            f"exact uniqueness")
+                else:
+                    plan.blockers.append(
+                        f"{where}: UNIQUE key over {MAX_KEY_BYTES} bytes and MySQL has no hash unique index; "
+                        f"give its columns shorter types with type_overrides")
+                    continue
+            else:
+                prefix = _prefixes(sizes)
+                note = (f"key over {MAX_KEY_BYTES} bytes: prefix lengths {prefix} (characters) on its text "
+                        f"columns; lookups still use it, uniqueness is not involved")
+        result.append(IndexPlan(name=name, columns=cols, prefix=prefix, unique=index.unique,
+                                using_hash=using_hash, source_name=index.name, note=note))
+    return result
+
+
+def _prefixes(sizes: list[int | None]) -> list[int | None]:
+    fixed = sum(s for s in sizes if s is not None and s <= 32)
+    flexible = [i for i, s in enumerate(sizes) if s is None or s > 32]
+    share = max(1, (MAX_KEY_BYTES - fixed) // 4 // max(1, len(flexible)))
+    return [share if i in flexible else None for i in range(len(sizes))]
+
+
+def foreign_key_plans(table: SourceTable, tp: TablePlan, table_names: dict[str, str], plan: Plan,
+                      parents: dict[str, SourceTable], parent_columns: dict[str, dict[str, str]]
+                      ) -> list[ForeignKeyPlan]:
+    result = []
+    for i, fk in enumerate(table.foreign_keys, 1):
+        where = f"{table.name}: foreign key ({', '.join(fk.columns)}) -> {fk.ref_table}"
+        parent = parents.get(fk.ref_table)
+        if parent is None or fk.ref_table not in table_names:
+            plan.warnings.append(f"{where}: parent table is not migrated; constraint not created")
+            continue
+        ref_cols = fk.ref_columns or parent.primary_key
+        uniques = [parent.primary_key] + [ix.columns for ix in parent.indexes if ix.unique and not ix.partial]
+        if [c.lower() for c in ref_cols] not in [[c.lower() for c in u] for u in uniques]:
+            plan.warnings.append(f"{where}: the referenced columns {ref_cols} are not a primary or unique key "
+                                 f"(SQLite reports 'foreign key mismatch' for it too); constraint not created")
+            continue
+        child_targets = {c.source: c for c in tp.columns}
+        parent_map = parent_columns[fk.ref_table]
+        if any(c not in child_targets for c in fk.columns) or any(c not in parent_map for c in ref_cols):
+            plan.warnings.append(f"{where}: uses columns that are not migrated; constraint not created")
+            continue
+        parent_plan = plan.table(fk.ref_table)
+        mismatched = [(c, r) for c, r in zip(fk.columns, ref_cols)
+                      if child_targets[c].ddl_type != parent_plan.column(r).ddl_type]
+        if mismatched:
+            plan.warnings.append(f"{where}: column types differ ({mismatched}); constraint not created")
+            continue
+        on_delete, on_update = _action(fk.on_delete, where, plan), _action(fk.on_update, where, plan)
+        result.append(ForeignKeyPlan(
+            name=mysql_safe_name(f"fk_{tp.target}_{i}"), columns=[child_targets[c].target for c in fk.columns],
+            ref_table=table_names[fk.ref_table], ref_columns=[parent_map[c] for c in ref_cols],
+            on_delete=on_delete, on_update=on_update))
+    return result
+
+
+def _action(action: str, where: str, plan: Plan) -> str:
+    action = (action or "NO ACTION").upper()
+    if action == "SET DEFAULT":
+        plan.warnings.append(f"{where}: SET DEFAULT is not supported by InnoDB; created as NO ACTION")
+        return "NO ACTION"
+    return action
+
+
+def unique_collisions(conn: sqlite3.Connection, table: SourceTable, tp: TablePlan, plan: Plan) -> None:
+    """Distinct source values that become equal once converted (e.g. one instant written
+    with and without a UTC offset) would collide in a MySQL unique key: find them now."""
+    uniques = [(f"primary key", table.primary_key)] if table.primary_key else []
+    uniques += [(f"unique index {ix.name}", ix.columns) for ix in table.indexes
+                if ix.unique and not ix.partial and not ix.expression and ix.origin != "pk"]
+    by_source = {c.source: c for c in tp.columns}
+    for label, cols in uniques:
+        plans = [by_source.get(c) for c in cols]
+        if any(p is None for p in plans) or all(p.kind in ("int", "text", "blob") for p in plans):
+            continue
+        canon = ", ".join(f"s2m_value('{p.kind}', {qi(p.source)}, {_lit(p.args[0])}, {_lit(p.args[1])})"
+                          if p.kind not in ("int", "text", "blob") else qi(p.source) for p in plans)
+        try:
+            row = conn.execute(f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM {qi(table.name)} "
+                               f"GROUP BY {canon} HAVING count(*) > 1)").fetchone()
+        except sqlite3.OperationalError:
+            continue  # values that do not convert are already reported as conflicts
+        if row[0]:
+            plan.blockers.append(
+                f"{table.name}: {label} ({', '.join(cols)}): {row[1]} rows in {row[0]} groups are distinct in "
+                f"SQLite but equal once converted to MySQL types; fix the data or override the types")
+
+
+def _lit(value) -> str:
+    return "NULL" if value is None else str(int(value))

@@ -1,0 +1,172 @@
+"""The migration's phases as plain functions over open connections. The Airflow tasks call
+them one per task; tests and the benchmark call run_all() to run them in one process."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from mysql_common.session import ServerInfo, server_info
+from sqlite_to_mysql import report, schema_checks, target_setup
+from sqlite_to_mysql.copy import copy_table
+from sqlite_to_mysql.errors import MigrationDataLoss, PreflightBlocked
+from sqlite_to_mysql.plan import Plan
+from sqlite_to_mysql.planner import Settings, build_plan
+from sqlite_to_mysql.sqlite_functions import register
+from sqlite_to_mysql.verify import TableVerifier
+
+log = logging.getLogger(__name__)
+
+
+def preflight(src, *, source_path: str, database: str, server: ServerInfo, settings: Settings) -> Plan:
+    register(src)
+    plan = build_plan(src, source_path=source_path, database=database, server=server, settings=settings)
+    plan_dict = _as_dict(plan)
+    log.info("%s", report.preflight_summary(plan_dict))
+    return plan
+
+
+def require_no_blockers(plan: Plan) -> None:
+    if plan.blockers:
+        raise PreflightBlocked(
+            f"{len(plan.blockers)} blocking problem(s), the target was not touched:\n  "
+            + "\n  ".join(plan.blockers))
+
+
+def load_method(conn, requested: str) -> str:
+    """LOAD DATA LOCAL INFILE is the fast path; servers that refuse it get multi-row INSERTs."""
+    if requested in ("load_data", "insert"):
+        return requested
+    cur = conn.cursor()
+    cur.execute("SELECT @@GLOBAL.local_infile")
+    return "load_data" if int(cur.fetchone()[0]) else "insert"
+
+
+def setup_target(server_conn, connect_db, plan: Plan, server: ServerInfo, *, run_id: str,
+                 if_target_exists: str = "fail") -> list[str]:
+    created = target_setup.create_database(server_conn, plan.database, server)
+    conn = connect_db()
+    try:
+        actions = (["created database " + plan.database] if created else [])
+        actions += target_setup.create_tables(conn, plan, server, run_id=run_id,
+                                              replace_foreign=if_target_exists == "replace")
+        return actions
+    finally:
+        conn.close()
+
+
+def copy_one(src, dst, plan: Plan, table: str, *, run_id: str, method: str, restart: bool = False) -> dict:
+    register(src)
+    tp = plan.table(table)
+    result = copy_table(src, dst, tp, run_id=run_id, plan_fingerprint=plan.fingerprint,
+                        batch_rows=int(plan.settings["batch_rows"]), method=method, restart=restart)
+    indexes = target_setup.add_indexes(dst, tp)
+    summary = {"table": table, "rows_copied": result.rows_copied, "rows_quarantined": result.rows_quarantined,
+               "rows_this_attempt": result.rows_this_attempt, "resumed_from": result.resumed_from,
+               "seconds": round(result.seconds, 3), "rows_per_second": round(result.rate),
+               "method": method, "indexes_added": indexes}
+    log.info("%s: %d rows copied (%d this attempt, %.0f rows/s, %s), %d quarantined, indexes added: %s",
+             table, result.rows_copied, result.rows_this_attempt, result.rate, method,
+             result.rows_quarantined, ", ".join(indexes) or "none")
+    return summary
+
+
+def verify_one(src, dst, plan: Plan, table: str, *, max_examples: int = 20) -> dict:
+    register(src)
+    verdict = TableVerifier(src, dst, plan.table(table), flavor=plan.flavor, max_examples=max_examples).run()
+    log.info("%s: source %d, target %d, quarantined %d, checksum %s (%d segments, %.1fs)", table,
+             verdict.source_rows, verdict.target_rows, verdict.quarantined, verdict.checksum,
+             verdict.segments, verdict.seconds)
+    return verdict.to_dict()
+
+
+def finalize(dst, plan: Plan) -> dict:
+    started = time.monotonic()
+    fks = target_setup.add_foreign_keys(dst, plan)
+    counters = target_setup.set_auto_increment(dst, plan)
+    views, failed_views = target_setup.create_views(dst, plan)
+    log.info("foreign keys added: %d; AUTO_INCREMENT set on %d tables; views created: %s",
+             len(fks), len(counters), ", ".join(views) or "none")
+    for item in failed_views:
+        log.warning("view %s not created (SQLite-specific SQL): %s", item["view"], item["error"])
+    return {"foreign_keys": fks, "auto_increment": counters, "views": views, "views_not_created": failed_views,
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+def database_checks(dst, plan: Plan) -> dict:
+    issues = schema_checks.check_schema(dst, plan) + schema_checks.check_auto_increment(dst, plan)
+    fk_issues, orphans = schema_checks.check_foreign_keys(dst, plan)
+    return {"issues": issues + fk_issues, "orphans": orphans}
+
+
+def assemble(plan: Plan, verdicts: list[dict], copies: dict[str, dict], checks: dict) -> dict:
+    tables = []
+    for v in verdicts:
+        v = dict(v)
+        copy = copies.get(v["table"]) or {}
+        v["copy_seconds"] = copy.get("seconds")
+        tables.append(v)
+    ok = all(t["ok"] for t in tables) and not checks["issues"]
+    totals = {
+        "source_rows": sum(t["source_rows"] for t in tables), "target_rows": sum(t["target_rows"] for t in tables),
+        "quarantined": sum(t["quarantined"] for t in tables),
+        "verify_seconds": sum(t["seconds"] for t in tables),
+        "copy_seconds": sum(t["copy_seconds"] or 0 for t in tables),
+    }
+    inherited = [o for o in checks["orphans"] if o["orphans"] == o["inherited"]]
+    return {"status": "OK" if ok else MigrationDataLoss.code, "database": plan.database, "tables": tables,
+            "totals": totals, "database_issues": checks["issues"], "inherited_orphans": inherited}
+
+
+def publish(result: dict, run_id: str, report_base: str | None = None) -> str:
+    """Log the verification and write its files; raise MIGRATION_DATA_LOSS when anything is
+    unaccounted for."""
+    log.info("%s", report.verification_summary(result))
+    directory = report.report_dir(run_id, report_base)
+    json_path, md_path = report.write(directory, "verification", result, report.verification_markdown(result))
+    log.info("verification report: %s and %s", json_path, md_path)
+    if result["status"] != "OK":
+        bad = [t["table"] for t in result["tables"] if not t["ok"]]
+        raise MigrationDataLoss(f"verification failed for {bad or 'database checks'}; details in {md_path}")
+    return str(directory)
+
+
+@dataclass
+class Connections:
+    """How run_all() opens connections (tests and the benchmark, outside Airflow)."""
+
+    source: callable
+    server: callable  # MySQL connection without a default database
+    database: callable  # MySQL connection to the target database
+
+
+def run_all(conns: Connections, *, source_path: str, database: str, settings: Settings, run_id: str,
+            method: str = "auto", if_target_exists: str = "fail", report_base: str | None = None) -> dict:
+    """Every phase in order, in this process: what the DAG does, minus Airflow."""
+    src = conns.source()
+    server_conn = conns.server()
+    server = server_info(server_conn)
+    plan = preflight(src, source_path=source_path, database=database, server=server, settings=settings)
+    require_no_blockers(plan)
+    setup_target(server_conn, conns.database, plan, server, run_id=run_id, if_target_exists=if_target_exists)
+    dst = conns.database()
+    chosen = load_method(dst, method)
+    copies = {t.source: copy_one(src, dst, plan, t.source, run_id=run_id, method=chosen) for t in plan.tables}
+    final = finalize(dst, plan)
+    verdicts = [verify_one(src, dst, plan, t.source) for t in plan.tables]
+    result = assemble(plan, verdicts, copies, database_checks(dst, plan))
+    result["finalize"] = final
+    result["report_dir"] = str(report.report_dir(run_id, report_base))
+    try:
+        publish(result, run_id, report_base)
+    finally:
+        dst.close()
+        server_conn.close()
+        src.close()
+    return result
+
+
+def _as_dict(plan: Plan) -> dict:
+    import json
+
+    return json.loads(plan.to_json())

@@ -1,0 +1,379 @@
+"""Preflight: read the source, profile it, decide every target type, index and constraint,
+find every value that will not fit, and apply the conflict policy. Touches no target."""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+
+from mysql_common.identifiers import mysql_safe_name
+from mysql_common.session import ServerInfo
+from sqlite_to_mysql import keys
+from sqlite_to_mysql.declared_types import read_declared
+from sqlite_to_mysql.fk_order import order_tables
+from sqlite_to_mysql.plan import Conflict, ForeignKeyPlan, IndexPlan, Plan, TablePlan
+from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile, profile_table
+from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
+from sqlite_to_mysql.type_mapping import Decision, Role, decide
+from sqlite_to_mysql.values import excerpt
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("fail", "widen", "quarantine")
+HIDDEN_ROWID = "_sqlite_rowid"
+
+
+@dataclass
+class Settings:
+    """The operator's choices (the trigger form's parameters, validated)."""
+
+    batch_rows: int = 20000
+    include_tables: list[str] = field(default_factory=list)  # names or glob patterns; empty = all
+    exclude_tables: list[str] = field(default_factory=list)
+    on_type_conflict: str = "fail"
+    type_overrides: dict[str, str] = field(default_factory=dict)  # "table.column" -> MySQL type
+    examples_per_column: int = 5
+    integrity_check: str = "full"  # full, quick, skip
+
+    def __post_init__(self) -> None:
+        if self.on_type_conflict not in POLICIES:
+            raise ValueError(f"on_type_conflict must be one of {POLICIES}, not {self.on_type_conflict!r}")
+        if self.batch_rows < 100:
+            raise ValueError("batch_rows must be at least 100")
+        if self.integrity_check not in ("full", "quick", "skip"):
+            raise ValueError("integrity_check must be full, quick or skip")
+
+
+def selected_tables(schema: SourceSchema, settings: Settings) -> list[str]:
+    names = list(schema.tables)
+    if settings.include_tables:
+        names = [n for n in names if any(_matches(n, p) for p in settings.include_tables)]
+    return [n for n in names if not any(_matches(n, p) for p in settings.exclude_tables)]
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
+
+def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, server: ServerInfo,
+               settings: Settings) -> Plan:
+    schema = read_schema(conn)
+    names = selected_tables(schema, settings)
+    _check_overrides(schema, names, settings)
+    table_names = _target_names(names)
+    plan = Plan(source_path=source_path, database=database, flavor=server.flavor,
+                server_version=server.version_text, tables=[], settings=vars(settings).copy())
+    plan.name_map = {s: t for s, t in table_names.items() if s != t}
+    if settings.integrity_check != "skip":
+        plan.integrity = integrity(conn, settings.integrity_check)
+        if plan.integrity != "ok":
+            plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
+                                 f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
+    profiles: dict[str, TableProfile] = {}
+    decisions: dict[str, dict[str, Decision]] = {}
+    for name in names:
+        table = schema.tables[name]
+        kinds = {c.name: read_declared(c.declared_type, json_checked=c.json_checked).kind for c in table.columns}
+        profiles[name] = profile_table(conn, table, kinds)
+        decisions[name] = _decide_columns(table, profiles[name], server, settings, widen=set())
+    _unify_foreign_key_types(schema, names, decisions, profiles, server, settings)
+    for name in names:
+        plan.tables.append(_table_plan(conn, schema.tables[name], table_names, profiles[name],
+                                       decisions[name], server, settings, plan))
+    parents = {n: schema.tables[n] for n in names}
+    columns = {t.source: {c.source: c.target for c in t.columns} for t in plan.tables}
+    for tp in plan.tables:
+        tp.foreign_keys = keys.foreign_key_plans(schema.tables[tp.source], tp, table_names, plan, parents,
+                                                 columns)
+    ordering = order_tables(names, [(t.name, fk.ref_table) for t in map(schema.tables.get, names)
+                                    for fk in t.foreign_keys])
+    by_name = {t.source: t for t in plan.tables}
+    plan.tables = [by_name[n] for n in ordering.order]
+    for table in plan.tables:
+        table.depends_on = ordering.depends_on[table.source]
+        for fk in table.foreign_keys:
+            parent = _source_of(fk.ref_table, table_names)
+            fk.deferred = (table.source, parent) in ordering.deferred
+    plan.deferred_edges = [list(e) for e in ordering.deferred]
+    for child, parent in ordering.deferred:
+        plan.warnings.append(f"foreign-key cycle: {child} -> {parent} is deferred (copied without waiting "
+                             f"for {parent}; the constraint is added after all data is in)")
+    for name in ordering.self_references:
+        plan.warnings.append(f"{name} references itself: rows are copied in key order and the constraint "
+                             f"is added after the copy")
+    _orphans(conn, plan, names)
+    _not_migrated(schema, names, plan)
+    return plan
+
+
+def _check_overrides(schema: SourceSchema, names: list[str], settings: Settings) -> None:
+    for key in settings.type_overrides:
+        table, sep, column = key.rpartition(".")
+        if not sep or table not in schema.tables:
+            raise ValueError(f"type_overrides key {key!r}: expected 'table.column' naming a source table")
+        try:
+            schema.tables[table].column(column)
+        except KeyError:
+            raise ValueError(f"type_overrides key {key!r}: table {table!r} has no column {column!r}") from None
+
+
+def _target_names(names: list[str]) -> dict[str, str]:
+    """Source -> target table names, unique even on case-insensitive file systems."""
+    taken: set[str] = set()
+    result = {}
+    for name in names:
+        target = mysql_safe_name(name)
+        if target.lower() in taken:
+            target = mysql_safe_name(name + "\x00")  # forces the hashed form
+        taken.add(target.lower())
+        result[name] = target
+    return result
+
+
+def _source_of(target: str, table_names: dict[str, str]) -> str:
+    for source, mapped in table_names.items():
+        if mapped == target:
+            return source
+    return target
+
+
+def _roles(table: SourceTable) -> dict[str, Role]:
+    roles = {c.name: Role() for c in table.columns}
+    alias = table.rowid_alias
+    for col in table.primary_key:
+        roles[col].in_primary_key = True
+        if col == alias:
+            roles[col].rowid_alias = True
+            roles[col].sequence = table.sequence
+    for index in table.indexes:
+        for col in index.columns:
+            if col in roles:
+                if index.unique and not index.partial:
+                    roles[col].in_unique = True
+                roles[col].in_index = True
+    for fk in table.foreign_keys:
+        for col in fk.columns:
+            if col in roles:
+                roles[col].in_index = True
+    return roles
+
+
+def column_names(table: SourceTable) -> dict[str, str]:
+    """Source -> target column names; MySQL column names are case-insensitive."""
+    taken: set[str] = set()
+    result = {}
+    for col in table.columns:
+        target = mysql_safe_name(col.name)
+        if target.lower() in taken or target.lower() == HIDDEN_ROWID:
+            target = mysql_safe_name(col.name + "\x00")
+        taken.add(target.lower())
+        result[col.name] = target
+    return result
+
+
+def _decide_columns(table: SourceTable, profile: TableProfile, server: ServerInfo, settings: Settings,
+                    widen: set[str]) -> dict[str, Decision]:
+    roles = _roles(table)
+    targets = column_names(table)
+    result = {}
+    for col in table.columns:
+        if col.generated:
+            continue
+        result[col.name] = decide(
+            col.name, targets[col.name], col.declared_type, col.notnull, profile.columns[col.name],
+            roles[col.name], server, override=settings.type_overrides.get(f"{table.name}.{col.name}"),
+            widen=col.name in widen, json_checked=col.json_checked, default=col.default)
+    return result
+
+
+def _unify_foreign_key_types(schema, names, decisions, profiles, server, settings) -> None:
+    """Both ends of a foreign key get one type (MariaDB refuses mismatches): integers take the
+    wider range, text takes the parent's collation."""
+    for name in names:
+        table = schema.tables[name]
+        for fk in table.foreign_keys:
+            if fk.ref_table not in decisions:
+                continue
+            parent = schema.tables[fk.ref_table]
+            ref_cols = fk.ref_columns or parent.primary_key
+            for child_col, parent_col in zip(fk.columns, ref_cols):
+                child = decisions[name].get(child_col)
+                par = decisions[fk.ref_table].get(parent_col)
+                if not child or not par:
+                    continue
+                c, p = child.column, par.column
+                if c.kind == p.kind == "int" and c.ddl_type != p.ddl_type:
+                    wider = c if (c.args[1] - c.args[0]) >= (p.args[1] - p.args[0]) else p
+                    for end in (c, p):
+                        if end is not wider:
+                            end.notes.append(f"{end.ddl_type} -> {wider.ddl_type}: both ends of foreign key "
+                                             f"{name}.{child_col} -> {fk.ref_table}.{parent_col} get one type")
+                            end.ddl_type, end.args = wider.ddl_type, list(wider.args)
+                elif c.kind == p.kind == "text":
+                    c.collation = p.collation
+                elif c.kind != p.kind:
+                    c.notes.append(f"type differs from the referenced {fk.ref_table}.{parent_col} "
+                                   f"({p.ddl_type}): the foreign key constraint will be reported, not created")
+
+
+def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, decisions, server,
+                settings: Settings, plan: Plan) -> TablePlan:
+    target = table_names[table.name]
+    columns = [d.column for d in decisions.values()]
+    key_source, key_target, hidden = keys.table_key(table, {d.column.source: d.column.target
+                                                            for d in decisions.values()}, HIDDEN_ROWID)
+    tp = TablePlan(source=table.name, target=target, columns=columns, key_source=key_source,
+                   key_target=key_target, copy_by_rowid=not table.without_rowid, hidden_rowid=hidden,
+                   rows=profile.rows, bytes=profile.bytes)
+    if hidden:
+        tp.notes.append(f"no primary key in SQLite: the rowid is kept in the invisible column "
+                        f"{HIDDEN_ROWID} (primary key), so every row stays addressable and duplicates survive")
+    if any(c.generated for c in table.columns):
+        gen = [c.name for c in table.columns if c.generated]
+        tp.notes.append(f"generated columns {gen} are not copied (their values derive from other columns; "
+                        f"add them in MySQL with GENERATED ALWAYS AS if needed)")
+    alias = table.rowid_alias
+    if alias:
+        highest = profile.columns[alias].int_max or 0
+        tp.auto_increment_next = max(highest, table.sequence or 0) + 1
+        if table.sequence and table.sequence > highest:
+            tp.notes.append(f"AUTO_INCREMENT continues at {tp.auto_increment_next} (sqlite_sequence), above "
+                            f"the highest id still present ({highest}): deleted ids are never reused")
+    for name, decision in decisions.items():
+        _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions)
+    tp.indexes = keys.index_plans(table, tp, server, plan)
+    keys.unique_collisions(conn, table, tp, plan)
+    return tp
+
+
+def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, server, settings,
+                       plan: Plan, decisions) -> None:
+    conflict = scan_conflicts(conn, table.name, tp.key_source, decision, settings.examples_per_column)
+    if conflict is None:
+        return
+    col = decision.column
+    where = f"{table.name}.{col.source}"
+    policy = settings.on_type_conflict
+    if f"{table.name}.{col.source}" in settings.type_overrides:
+        policy = "fail"  # the operator chose this type; values that do not fit it are an error
+    if policy == "widen":
+        redo = _decide_columns(table, profile, server, settings, widen={col.source})[col.source]
+        again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
+        if again is None:
+            index = tp.columns.index(col)
+            tp.columns[index] = redo.column
+            decisions[col.source] = redo
+            redo.column.notes.append(f"{conflict.count} values did not fit {col.ddl_type} "
+                                     f"(first: {conflict.problem})")
+            return
+        conflict = again
+        policy = "fail"
+    tp.conflicts.append(conflict)
+    first = conflict.examples[0] if conflict.examples else {}
+    if policy == "quarantine":
+        tp.quarantine_columns.append(col.source)
+        plan.warnings.append(f"{where}: {conflict.count} rows will be quarantined ({conflict.problem})")
+        return
+    plan.blockers.append(
+        f"TYPE_CONFLICT {where} ({col.ddl_type}): {conflict.count} values do not fit; first at key "
+        f"{first.get('key')}: {first.get('value')!r} ({conflict.problem}). To proceed: set "
+        f"on_type_conflict to 'widen' (change the column type) or 'quarantine' (set those rows aside), "
+        f"or give type_overrides {{\"{where}\": \"<MySQL type>\"}}")
+
+
+def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, limit: int) -> Conflict | None:
+    """Find the values that do not fit (keys and excerpts of the first `limit`, and the count)."""
+    if decision.expected_conflicts == 0:
+        return None
+    col = decision.column
+    c = qi(col.source)
+    where = decision.prefilter.format(c=c)
+    arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
+        if col.kind in ("text", "json") else c
+    a, b = (col.args + [None, None])[:2]
+    pk_null = "CASE WHEN {c} IS NULL THEN 'NULL in a primary key column' END".format(c=c)
+    null_check = pk_null if "{c} IS NULL OR".format(c=c) in where else "NULL"
+    problem = f"coalesce({null_check}, s2m_problem(:kind, {arg}, :a, :b))"
+    key_select = ", ".join(key_source)
+    sql = (f"SELECT {key_select}, CAST({c} AS BLOB), typeof({c}), {problem} FROM {qi(table)} "
+           f"WHERE ({where}) AND {problem} IS NOT NULL")
+    params = {"kind": col.kind, "a": a, "b": b, "non_ascii": NON_ASCII_GLOB}
+    count, examples = 0, []
+    for row in conn.execute(sql, params):
+        count += 1
+        if len(examples) < limit:
+            key = dict(zip(key_source, row[:len(key_source)]))
+            raw, storage, why = row[len(key_source):]
+            examples.append({"key": key, "value": _show(raw, storage), "problem": why})
+    if not count:
+        return None
+    return Conflict(column=col.source, problem=examples[0]["problem"], count=count, examples=examples)
+
+
+def _show(raw: bytes | None, storage: str) -> str:
+    if raw is None:
+        return "NULL"
+    if storage == "blob":
+        return "x'" + excerpt(raw) + "'"
+    return excerpt(raw.decode("utf-8", "backslashreplace"))
+
+
+def integrity(conn: sqlite3.Connection, mode: str) -> str:
+    pragma = "integrity_check" if mode == "full" else "quick_check"
+    rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}(20)")]
+    return "ok" if rows == ["ok"] else "; ".join(rows)
+
+
+def _orphans(conn: sqlite3.Connection, plan: Plan, names: list[str]) -> None:
+    """Rows whose parent is missing already in SQLite: carried over as they are, and reported."""
+    selected = set(names)
+    counts: dict[tuple[str, str], int] = {}
+    for name in names:
+        try:
+            rows = conn.execute(f"PRAGMA foreign_key_check({qi(name)})").fetchall()
+        except sqlite3.DatabaseError as exc:
+            plan.warnings.append(f"{name}: foreign key check impossible ({exc}); its foreign keys are "
+                                 f"not enforced by SQLite either")
+            continue
+        for _table, _rowid, parent, _fkid in rows:
+            counts[(name, parent)] = counts.get((name, parent), 0) + 1
+    for (child, parent), count in sorted(counts.items()):
+        plan.orphans.append({"table": child, "parent": parent, "rows": count})
+        in_plan = parent in selected
+        plan.warnings.append(
+            f"{child}: {count} rows reference missing {parent} rows already in SQLite; they are copied as they "
+            f"are and the constraint is created without re-checking them"
+            + ("" if in_plan else f" ({parent} is not part of this migration)")
+            + f". To clean up: delete or re-parent them (see PRAGMA foreign_key_check({child}))")
+        try:
+            table = plan.table(child)
+        except KeyError:
+            continue
+        for fk in table.foreign_keys:
+            if _source_of(fk.ref_table, {t.source: t.target for t in plan.tables}) == parent:
+                fk.orphans = count
+
+
+def _not_migrated(schema: SourceSchema, names: list[str], plan: Plan) -> None:
+    for view in schema.views:
+        plan.not_migrated.append({"kind": "view", "name": view.name, "sql": view.sql,
+                                  "action": "created in MySQL after the copy when its SQL is portable; "
+                                            "otherwise reported with its SQL"})
+    for trigger in schema.triggers:
+        plan.not_migrated.append({"kind": "trigger", "name": trigger.name, "table": trigger.table,
+                                  "sql": trigger.sql,
+                                  "action": "not migrated: SQLite trigger syntax differs; re-create it in "
+                                            "MySQL (CREATE TRIGGER ... FOR EACH ROW) or move the logic "
+                                            "into the application"})
+    for vt in schema.virtual_tables:
+        plan.not_migrated.append({"kind": "virtual table", "name": vt.name, "sql": vt.sql,
+                                  "action": "not migrated: for full-text search add a FULLTEXT index on "
+                                            "the source columns in MySQL; other modules need manual work"})
+    for name in schema.shadow_tables:
+        plan.not_migrated.append({"kind": "shadow table", "name": name, "sql": "",
+                                  "action": "internal storage of a virtual table; not data of its own"})
+    for name in schema.tables:
+        if name not in names:
+            plan.not_migrated.append({"kind": "table", "name": name, "sql": "",
+                                      "action": "excluded by include_tables/exclude_tables"})

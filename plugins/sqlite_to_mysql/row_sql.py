@@ -1,0 +1,163 @@
+"""SQLite expressions that turn a source row into what MySQL receives, computed inside
+SQLite's scan (C speed). Python is called only where exactness needs it: REAL values of
+DECIMAL/DOUBLE columns, date/time text not already in MySQL's form, booleans in words,
+and numbers in text columns (SQLite's own number-to-text keeps only 15 digits)."""
+from __future__ import annotations
+
+from sqlite_to_mysql.plan import ColumnPlan, TablePlan
+from sqlite_to_mysql.profiling import DATE_GLOB, DATETIME_GLOBS, TIME_GLOBS
+from sqlite_to_mysql.source_schema import qi
+
+TEXT_KINDS = ("text", "json")
+
+
+def _lit(value) -> str:
+    return "NULL" if value is None else repr(int(value))
+
+
+def _globs(c: str, patterns) -> str:
+    return "(" + " OR ".join(f"{c} GLOB '{p}'" for p in patterns) + ")"
+
+
+def value_sql(col: ColumnPlan) -> str:
+    """The canonical MySQL text of the column's value (NULL stays NULL)."""
+    c = qi(col.source)
+    a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
+    udf = f"s2m_{col.kind}({c}, {a}, {b})"
+    storage = col.storage
+    if col.kind == "int":
+        return c
+    if col.kind == "bool":
+        return f"CASE WHEN {c} IN (0, 1) AND typeof({c}) = 'integer' THEN {c} ELSE {udf} END"
+    if col.kind in ("decimal", "double"):
+        if not storage.get("real") and not storage.get("text") and col.kind == "decimal":
+            return c
+        limit = " AND abs({c}) <= 9007199254740992".format(c=c) if col.kind == "double" else ""
+        return f"CASE WHEN typeof({c}) = 'integer'{limit} THEN {c} ELSE {udf} END"
+    if col.kind == "datetime":
+        fast = DATETIME_GLOBS if col.args[0] == 6 else DATETIME_GLOBS[:1]
+        return f"CASE WHEN typeof({c}) = 'text' AND {_globs(c, fast)} THEN {c} ELSE {udf} END"
+    if col.kind == "date":
+        return f"CASE WHEN typeof({c}) = 'text' AND {c} GLOB '{DATE_GLOB}' THEN {c} ELSE {udf} END"
+    if col.kind == "time":
+        fast = TIME_GLOBS if col.args[0] == 6 else TIME_GLOBS[:1]
+        return f"CASE WHEN typeof({c}) = 'text' AND {_globs(c, fast)} THEN {c} ELSE {udf} END"
+    if col.kind in TEXT_KINDS:
+        if storage.get("integer") or storage.get("real") or storage.get("blob"):
+            return f"CASE WHEN typeof({c}) = 'text' THEN {c} ELSE s2m_text({c}, NULL, NULL) END"
+        return c
+    if col.kind == "blob":
+        return c
+    raise AssertionError(col.kind)
+
+
+def _hex_path(col: ColumnPlan) -> bool:
+    """Blobs, and text holding NUL bytes, travel as hex: no escaping can corrupt them."""
+    return col.kind == "blob" or (col.kind in TEXT_KINDS and col.storage.get("with_nul"))
+
+
+def tsv_field(col: ColumnPlan) -> str:
+    v = value_sql(col)
+    if _hex_path(col):
+        # hex(NULL) is '' in SQLite: test NULL first, or NULL would arrive as an empty value
+        return f"CASE WHEN {v} IS NULL THEN '\\N' ELSE hex(CAST({v} AS BLOB)) END"
+    if col.kind in TEXT_KINDS:
+        v = f"replace(replace(replace({v}, '\\', '\\\\'), char(9), '\\t'), char(10), '\\n')"
+    return f"ifnull({v}, '\\N')"
+
+
+def sql_literal(col: ColumnPlan) -> str:
+    """A MySQL literal (the session runs with NO_BACKSLASH_ESCAPES)."""
+    v = value_sql(col)
+    if _hex_path(col):
+        return f"CASE WHEN {v} IS NULL THEN 'NULL' ELSE 'X''' || hex(CAST({v} AS BLOB)) || '''' END"
+    if col.kind in ("int", "bool", "decimal", "double"):
+        return f"ifnull({v}, 'NULL')"
+    return f"ifnull('''' || replace({v}, '''', '''''') || '''', 'NULL')"
+
+
+def line_sql(tp: TablePlan, rowid: str, method: str) -> str:
+    fields = []
+    if tp.hidden_rowid:
+        fields.append(rowid)
+    for col in tp.columns:
+        fields.append(tsv_field(col) if method == "load_data" else sql_literal(col))
+    sep = " || char(9) || " if method == "load_data" else " || ',' || "
+    body = sep.join(fields)
+    return body if method == "load_data" else f"'(' || {body} || ')'"
+
+
+def load_columns(tp: TablePlan, quote) -> tuple[str, str]:
+    """LOAD DATA column list and SET clause (hex fields are decoded by the server)."""
+    names, sets = [], []
+    if tp.hidden_rowid:
+        names.append(quote(tp.key_target[0]))
+    for i, col in enumerate(tp.columns):
+        if _hex_path(col):
+            var = f"@h{i}"
+            names.append(var)
+            decoded = f"UNHEX({var})" if col.kind == "blob" else f"CONVERT(UNHEX({var}) USING utf8mb4)"
+            sets.append(f"{quote(col.target)} = {decoded}")
+        else:
+            names.append(quote(col.target))
+    return ", ".join(names), (" SET " + ", ".join(sets)) if sets else ""
+
+
+def bad_row_sql(tp: TablePlan) -> str | None:
+    """True for rows the quarantine policy sets aside (None when nothing is quarantined)."""
+    parts = []
+    for name in tp.quarantine_columns:
+        col = tp.column(name)
+        c = qi(col.source)
+        arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
+            if col.kind in TEXT_KINDS else c
+        a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
+        check = f"s2m_problem('{col.kind}', {arg}, {a}, {b}) IS NOT NULL"
+        if col.source in [k.strip('"').replace('""', '"') for k in tp.key_source] and not col.nullable:
+            check = f"({c} IS NULL OR {check})"
+        parts.append(check)
+    return " OR ".join(parts) if parts else None
+
+
+def problems_sql(tp: TablePlan) -> str:
+    """JSON object column -> problem for a quarantined row."""
+    items = []
+    for name in tp.quarantine_columns:
+        col = tp.column(name)
+        c = qi(col.source)
+        arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
+            if col.kind in TEXT_KINDS else c
+        a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
+        text = f"coalesce(CASE WHEN {c} IS NULL AND NOT {int(col.nullable)} THEN 'NULL in a key column' END, " \
+               f"s2m_problem('{col.kind}', {arg}, {a}, {b}))"
+        items.append(f"'{name.replace(chr(39), chr(39) * 2)}', {text}")
+    return f"json_object({', '.join(items)})"
+
+
+def canonical_sql(col: ColumnPlan) -> str:
+    """Source side of the checksum: the exact text MySQL prints for the stored value.
+
+    Datetimes always carry their full fraction (MySQL prints DATETIME(6) with six digits)."""
+    c = qi(col.source)
+    a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
+    if col.kind == "datetime" and col.args[0] == 6:
+        full, bare = DATETIME_GLOBS[1], DATETIME_GLOBS[0]
+        return (f"CASE WHEN typeof({c}) = 'text' AND {c} GLOB '{full}' THEN {c} "
+                f"WHEN typeof({c}) = 'text' AND {c} GLOB '{bare}' THEN {c} || '.000000' "
+                f"ELSE s2m_datetime({c}, {a}, {b}) END")
+    if col.kind == "time" and col.args[0] == 6:
+        full, bare = TIME_GLOBS[1], TIME_GLOBS[0]
+        return (f"CASE WHEN typeof({c}) = 'text' AND {c} GLOB '{full}' THEN {c} "
+                f"WHEN typeof({c}) = 'text' AND {c} GLOB '{bare}' THEN {c} || '.000000' "
+                f"ELSE s2m_time({c}, {a}, {b}) END")
+    if col.kind == "decimal":
+        return f"s2m_decimal({c}, {a}, {b})"
+    if col.kind == "double":
+        return f"s2m_double({c}, NULL, NULL)"
+    if col.kind in ("datetime", "time", "date", "bool"):
+        return f"s2m_{col.kind}({c}, {a}, {b})"
+    if col.kind == "blob":
+        return f"CAST({c} AS BLOB)"
+    if col.kind in TEXT_KINDS:
+        return f"CAST({value_sql(col)} AS BLOB)"
+    return value_sql(col)

@@ -1,0 +1,357 @@
+"""Choosing each column's MySQL type from its declaration, its data and the operator's
+overrides, and saying why. The rules (also in docs/type-mapping.md):
+
+- integers: the declared size (TINYINT..BIGINT, UNSIGNED kept); a plain INT/INTEGER is INT
+  when every value (and the AUTOINCREMENT sequence) fits, else BIGINT;
+- decimals: precision and scale from the declaration, else from the data (max integer digits,
+  max decimal places); REAL values are read exactly at their shortest round-trip form;
+- datetimes: DATETIME(6) (microseconds kept), text in any ISO form, offsets converted to UTC;
+- text: VARCHAR(n) as declared, widened where SQLite held longer values; undeclared length
+  by actual size (TEXT, MEDIUMTEXT, LONGTEXT), VARCHAR(max(255, longest)) in keys;
+  key columns get a binary NO PAD collation so values distinct in SQLite stay distinct;
+- a declaration the data contradicts is a conflict, resolved by the on_type_conflict policy.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mysql_common.session import ServerInfo
+from sqlite_to_mysql.declared_types import INT_RANGES, UNSIGNED_RANGES, Declared, read_declared
+from sqlite_to_mysql.plan import ColumnPlan
+from sqlite_to_mysql.profiling import ColumnProfile
+
+MAX_VARCHAR = 16383  # utf8mb4 characters in a VARCHAR
+MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE = 65, 30
+DATETIME_FSP = 6
+
+
+@dataclass
+class Role:
+    """How the column is used, which constrains its type."""
+
+    in_primary_key: bool = False
+    in_unique: bool = False
+    in_index: bool = False
+    rowid_alias: bool = False
+    sequence: int | None = None
+
+    @property
+    def is_key(self) -> bool:
+        return self.in_primary_key or self.in_unique
+
+    @property
+    def indexed(self) -> bool:
+        return self.is_key or self.in_index
+
+
+@dataclass
+class Decision:
+    column: ColumnPlan
+    expected_conflicts: int | None  # None = only a scan can tell
+    prefilter: str  # SQL (column as {c}) selecting values worth checking for conflicts
+
+
+def decide(name: str, target: str, declared_type: str, notnull: bool, prof: ColumnProfile, role: Role,
+           server: ServerInfo, *, override: str | None = None, widen: bool = False,
+           json_checked: bool = False, default: str | None = None) -> Decision:
+    declared = read_declared(declared_type, json_checked=json_checked)
+    if override:
+        kind, ddl, args = parse_override(override)
+        reason = f"override {override!r}"
+    elif widen:
+        kind, ddl, args, reason = _widened(declared, prof, role)
+    else:
+        kind, ddl, args, reason = _from_declaration(declared, prof, role)
+    col = ColumnPlan(source=name, target=target, kind=kind, ddl_type=ddl, args=list(args),
+                     nullable=not (notnull or role.in_primary_key), reason=reason,
+                     storage={"integer": prof.integers, "real": prof.reals, "text": prof.texts,
+                              "blob": prof.blobs, "null": prof.nulls, "non_ascii": prof.non_ascii,
+                              "with_nul": prof.with_nul,
+                              "nonstandard": prof.nonstandard_datetime + prof.nonstandard_date
+                              + prof.nonstandard_time})
+    if kind in ("text",) and role.indexed:
+        col.collation = server.key_collation if role.is_key else None
+    if kind == "text" and role.is_key:
+        col.notes.append(f"key column: collation {server.key_collation} keeps values that differ only "
+                         f"in case, accents or trailing spaces distinct, as they were in SQLite")
+    if role.rowid_alias:
+        col.auto_increment = True
+    col.default_sql = translate_default(default, kind)
+    if default is not None and col.default_sql is None:
+        col.notes.append(f"default {default!r} not carried over (no exact MySQL equivalent)")
+    expected, prefilter = _conflict_estimate(col, prof, role)
+    return Decision(col, expected, prefilter)
+
+
+# --- by declaration --------------------------------------------------------------------
+
+def _from_declaration(d: Declared, prof: ColumnProfile, role: Role):
+    kind = d.kind if d.kind != "unknown" else _inferred_kind(prof)
+    reason = f"declared {d.kind}" if d.kind != "unknown" else f"inferred from data ({_storage(prof)})"
+    if kind == "int":
+        return ("int", *_int_type(d, prof, role), reason)
+    if kind == "decimal" and not d.precision and not prof.reals and not prof.numeric_scale:
+        return ("int", *_int_type(d, prof, role),
+                f"{reason}; no precision declared and every value is an integer")
+    if kind == "decimal":
+        ddl, args, why = _decimal_type(d, prof)
+        return "decimal", ddl, args, f"{reason}; {why}"
+    if kind == "double":
+        return "double", "DOUBLE", (None, None), reason
+    if kind == "bool":
+        return "bool", "TINYINT(1)", (None, None), reason
+    if kind in ("datetime", "date", "time"):
+        fsp = DATETIME_FSP if kind != "date" else None
+        ddl = {"datetime": f"DATETIME({fsp})", "date": "DATE", "time": f"TIME({fsp})"}[kind]
+        return kind, ddl, (fsp, None), reason
+    if kind == "json":
+        return "json", "JSON", (None, None), reason
+    if kind == "blob":
+        return "blob", _blob_type(prof, role), (None, None), reason
+    ddl, args, why = _text_type(d, prof, role)
+    return "text", ddl, args, reason + (f"; {why}" if why else "")
+
+
+def _inferred_kind(prof: ColumnProfile) -> str:
+    if prof.values == 0:
+        return "text"
+    if prof.blobs:
+        return "blob" if prof.blobs == prof.values else "text"
+    if prof.texts:
+        return "text"
+    if prof.reals:
+        return "decimal" if _decimal_fits(prof) else "double"
+    return "int"
+
+
+def _storage(prof: ColumnProfile) -> str:
+    parts = [f"{n} {k}" for k, n in (("integer", prof.integers), ("real", prof.reals),
+                                     ("text", prof.texts), ("blob", prof.blobs)) if n]
+    return ", ".join(parts) or "only NULL"
+
+
+def _int_type(d: Declared, prof: ColumnProfile, role: Role):
+    ranges = UNSIGNED_RANGES if d.unsigned else INT_RANGES
+    suffix = " UNSIGNED" if d.unsigned else ""
+    if d.int_type:
+        low, high = ranges[d.int_type]
+        return f"{d.int_type}{suffix}", (low, high)
+    low, high = ranges["INT"]
+    observed = [v for v in (prof.int_min, prof.int_max, role.sequence) if v is not None]
+    if all(low <= v <= high for v in observed):
+        return f"INT{suffix}", (low, high)
+    low, high = ranges["BIGINT"]
+    return f"BIGINT{suffix}", (low, high)
+
+
+def _int_digits(prof: ColumnProfile) -> int:
+    ints = [abs(v) for v in (prof.int_min, prof.int_max) if v is not None]
+    return max([len(str(v)) for v in ints if v] + [prof.numeric_digits, 0])
+
+
+def _decimal_fits(prof: ColumnProfile) -> bool:
+    digits, scale = _int_digits(prof), prof.numeric_scale
+    return scale <= MAX_DECIMAL_SCALE and digits + scale <= MAX_DECIMAL_PRECISION
+
+
+def _decimal_type(d: Declared, prof: ColumnProfile):
+    digits, scale = _int_digits(prof), prof.numeric_scale
+    if d.precision:
+        p, s = d.precision, d.scale or 0
+        return f"DECIMAL({p},{s})", (p, s), f"DECIMAL({p},{s}) as declared"
+    s = min(scale, MAX_DECIMAL_SCALE)
+    p = min(MAX_DECIMAL_PRECISION, max(digits + s, 10))
+    return (f"DECIMAL({p},{s})", (p, s),
+            f"no precision declared: DECIMAL({p},{s}) from the data (up to {digits} integer digits, "
+            f"{scale} decimal places); set type_overrides if the application writes more decimal places")
+
+
+def _text_type(d: Declared, prof: ColumnProfile, role: Role):
+    longest = prof.text_max_chars
+    if d.length:
+        n = max(d.length, longest)
+        why = (f"widened from {d.length} to {n} characters: SQLite held longer values"
+               if longest > d.length else "")
+        if n <= MAX_VARCHAR:
+            fixed = d.fixed and not prof.trailing_space and longest <= d.length
+            if d.fixed and not fixed:
+                why = (why + "; " if why else "") + "CHAR would strip trailing spaces: VARCHAR keeps them"
+            return (f"CHAR({n})" if fixed else f"VARCHAR({n})"), (n, None), why
+        return _text_by_size(prof), (None, None), why + f"; over {MAX_VARCHAR} characters"
+    if role.indexed:
+        n = max(255, longest)
+        if n <= MAX_VARCHAR:
+            return f"VARCHAR({n})", (n, None), f"indexed text without declared length: VARCHAR({n})"
+    return _text_by_size(prof), (None, None), ""
+
+
+def _text_by_size(prof: ColumnProfile) -> str:
+    size = max(prof.text_max_bytes, prof.blob_max_bytes, 0)
+    if size <= 65535:
+        return "TEXT"
+    return "MEDIUMTEXT" if size <= 16777215 else "LONGTEXT"
+
+
+def _blob_type(prof: ColumnProfile, role: Role) -> str:
+    size = max(prof.blob_max_bytes, prof.text_max_bytes, 0)
+    if role.indexed and size <= 3072:
+        return f"VARBINARY({max(255, size)})"
+    if size <= 65535:
+        return "BLOB"
+    return "MEDIUMBLOB" if size <= 16777215 else "LONGBLOB"
+
+
+# --- widening --------------------------------------------------------------------------
+
+def _widened(d: Declared, prof: ColumnProfile, role: Role):
+    """The narrowest type that holds every value as it is."""
+    kind = d.kind if d.kind != "unknown" else _inferred_kind(prof)
+    why = "widened (on_type_conflict=widen): "
+    if prof.blobs and (prof.integers or prof.reals):
+        return "blob", _blob_type(prof, role), (None, None), why + "numbers and BLOBs: stored as bytes"
+    if prof.blobs and kind in ("text", "json"):
+        return "blob", _blob_type(prof, role), (None, None), why + "text with invalid UTF-8: stored as bytes"
+    if kind in ("int", "bool", "decimal", "double") and not prof.texts and not prof.blobs and not prof.nonfinite:
+        if not prof.reals:
+            return "int", "BIGINT", (INT_RANGES["BIGINT"]), why + "BIGINT holds every integer"
+        if _decimal_fits(prof):
+            digits, scale = _int_digits(prof), prof.numeric_scale
+            p, s = max(digits + scale, 1), scale
+            return "decimal", f"DECIMAL({p},{s})", (p, s), why + f"DECIMAL({p},{s}) holds every value exactly"
+        return "double", "DOUBLE", (None, None), why + "DOUBLE holds every value"
+    if role.indexed and prof.text_max_chars <= MAX_VARCHAR:
+        n = max(255, prof.text_max_chars, 32)
+        return "text", f"VARCHAR({n})", (n, None), why + "mixed values kept as their text"
+    return "text", _text_by_size(prof), (None, None), why + "mixed values kept as their text"
+
+
+# --- overrides -------------------------------------------------------------------------
+
+_OVERRIDE = re.compile(r"^\s*([A-Za-z]+)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*(UNSIGNED)?\s*$", re.I)
+
+
+def parse_override(text: str):
+    """Operator's type for a column, e.g. 'DECIMAL(12,2)', 'VARCHAR(300)', 'BIGINT UNSIGNED'."""
+    match = _OVERRIDE.match(text)
+    if not match:
+        raise ValueError(f"type override {text!r} is not a MySQL column type this tool understands")
+    base, a, b, unsigned = match.group(1).upper(), match.group(2), match.group(3), match.group(4)
+    a = int(a) if a else None
+    b = int(b) if b else None
+    if base in ("TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT"):
+        if base == "TINYINT" and a == 1 and not unsigned:
+            return "bool", "TINYINT(1)", (None, None)
+        base = "INT" if base == "INTEGER" else base
+        ranges = UNSIGNED_RANGES if unsigned else INT_RANGES
+        return "int", f"{base}{' UNSIGNED' if unsigned else ''}", ranges[base]
+    if base in ("BOOL", "BOOLEAN"):
+        return "bool", "TINYINT(1)", (None, None)
+    if base in ("DECIMAL", "NUMERIC"):
+        p, s = a or 10, b or 0
+        if not (0 < p <= MAX_DECIMAL_PRECISION and 0 <= s <= min(p, MAX_DECIMAL_SCALE)):
+            raise ValueError(f"type override {text!r}: invalid precision/scale")
+        return "decimal", f"DECIMAL({p},{s})", (p, s)
+    if base in ("DOUBLE", "FLOAT", "REAL"):
+        return "double", "DOUBLE", (None, None)
+    if base in ("VARCHAR", "CHAR"):
+        if not a or a > MAX_VARCHAR:
+            raise ValueError(f"type override {text!r}: length must be 1..{MAX_VARCHAR}")
+        return "text", f"{base}({a})", (a, None)
+    if base in ("TEXT", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT"):
+        return "text", base, (None, None)
+    if base in ("BLOB", "MEDIUMBLOB", "LONGBLOB", "TINYBLOB"):
+        return "blob", base, (None, None)
+    if base in ("VARBINARY", "BINARY") and a:
+        return "blob", f"VARBINARY({a})", (None, None)
+    if base in ("DATETIME", "TIMESTAMP"):
+        fsp = a if a is not None else DATETIME_FSP
+        return "datetime", f"DATETIME({fsp})" if fsp else "DATETIME", (fsp, None)
+    if base == "DATE":
+        return "date", "DATE", (None, None)
+    if base == "TIME":
+        fsp = a if a is not None else DATETIME_FSP
+        return "time", f"TIME({fsp})" if fsp else "TIME", (fsp, None)
+    if base == "JSON":
+        return "json", "JSON", (None, None)
+    raise ValueError(f"type override {text!r} is not supported")
+
+
+# --- defaults --------------------------------------------------------------------------
+
+_LITERAL = re.compile(r"^(?:[+-]?\d+(?:\.\d+)?|'(?:[^']|'')*'|NULL)$", re.I)
+
+
+def translate_default(default: str | None, kind: str) -> str | None:
+    """Carry over literal defaults and CURRENT_TIMESTAMP; anything else is reported instead."""
+    if default is None:
+        return None
+    text = default.strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    upper = text.upper()
+    if upper in ("CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP()") and kind == "datetime":
+        return f"CURRENT_TIMESTAMP({DATETIME_FSP})"
+    if upper == "NULL":
+        return "NULL"
+    if kind in ("text", "json", "blob") and kind != "text":
+        return None  # MySQL refuses literal defaults on BLOB/JSON columns before 8.0.13
+    if _LITERAL.match(text):
+        if kind in ("int", "decimal", "double", "bool") and text.startswith("'"):
+            inner = text[1:-1]
+            return inner if re.fullmatch(r"[+-]?\d+(\.\d+)?", inner) else None
+        if kind == "text" and not text.startswith("'"):
+            return f"'{text}'"
+        if kind in ("datetime", "date", "time") and not text.startswith("'"):
+            return None
+        return text
+    return None
+
+
+# --- conflicts -------------------------------------------------------------------------
+
+def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tuple[int | None, str]:
+    """How many values will not fit (when the profile can tell), and the SQL that finds them."""
+    kind = col.kind
+    pk_nulls = prof.nulls if role.in_primary_key and not role.rowid_alias else 0
+    null_clause = "{c} IS NULL OR " if pk_nulls else ""
+    if kind == "int":
+        low, high = col.args
+        out_of_range = (prof.int_min is not None and prof.int_min < low) or \
+                       (prof.int_max is not None and prof.int_max > high)
+        count = prof.reals + prof.texts + prof.blobs + pk_nulls
+        where = null_clause + "typeof({c}) NOT IN ('integer', 'null') OR {c} < %d OR {c} > %d" % (low, high)
+        return (None if out_of_range else count), where
+    if kind == "decimal":
+        p, s = col.args
+        overflow = _int_digits(prof) > p - s or prof.numeric_scale > s
+        count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
+        where = null_clause + "typeof({c}) NOT IN ('integer', 'null')" + \
+            (" OR abs({c}) >= 1e%d" % (p - s) if prof.integers else "")
+        return (None if overflow else count), where
+    if kind == "double":
+        big_ints = any(v is not None and abs(v) > 2 ** 53 for v in (prof.int_min, prof.int_max))
+        count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
+        return (None if big_ints else count), null_clause + "typeof({c}) NOT IN ('integer', 'real', 'null') " \
+            "OR abs({c}) > 1.7976931348623157e308 OR abs({c}) > 9007199254740992"
+    if kind == "bool":
+        clean = not prof.reals and not prof.texts and not prof.blobs and \
+            (prof.int_min is None or (prof.int_min >= 0 and prof.int_max <= 1))
+        return (pk_nulls if clean else None), null_clause + "typeof({c}) != 'null' AND {c} NOT IN (0, 1)"
+    if kind in ("datetime", "date", "time"):
+        nonstandard = {"datetime": prof.nonstandard_datetime, "date": prof.nonstandard_date,
+                       "time": prof.nonstandard_time}[kind]
+        from sqlite_to_mysql import profiling
+
+        fast = {"datetime": profiling.fast_datetime_sql, "date": profiling.fast_date_sql,
+                "time": profiling.fast_time_sql}[kind]("{c}")
+        return (pk_nulls if not nonstandard else None), null_clause + f"typeof({{c}}) != 'null' AND NOT {fast}"
+    if kind in ("text", "json"):
+        suspicious = prof.non_ascii or prof.blobs or (kind == "json" and prof.invalid_json)
+        where = null_clause + "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
+        if kind == "json":
+            where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
+        return (pk_nulls if not suspicious else None), where
+    if kind == "blob":
+        return prof.integers + prof.reals + pk_nulls, null_clause + "typeof({c}) IN ('integer', 'real')"
+    raise AssertionError(kind)

@@ -1,0 +1,287 @@
+"""Post-copy verification of one table: counts that add up, and content checksums over
+key-range segments; a segment that differs is split (as data-diff does) until the exact
+rows are found, then shown side by side.
+
+Both sides hash at once (SQLite in a worker thread, MySQL on the server), so the check
+costs about as much as the slower side, not the sum.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from mysql_common.identifiers import quote
+from sqlite_to_mysql import checksums, row_sql, target_state
+from sqlite_to_mysql.checksums import Digest
+from sqlite_to_mysql.plan import ColumnPlan, TablePlan
+from sqlite_to_mysql.source_schema import qi
+from sqlite_to_mysql.values import excerpt
+
+log = logging.getLogger(__name__)
+SEGMENTABLE_KINDS = ("int", "text", "blob")
+
+
+@dataclass
+class RowDifference:
+    key: dict
+    kind: str  # missing_in_target, extra_in_target, values_differ
+    columns: dict = field(default_factory=dict)  # column -> {"source": ..., "target": ...}
+
+
+@dataclass
+class TableVerification:
+    table: str
+    target: str
+    source_rows: int
+    target_rows: int
+    quarantined: int
+    checksum: str  # OK or DIFF
+    differing_rows: int
+    differences: list[RowDifference]
+    segments: int
+    seconds: float
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.source_rows == self.target_rows + self.quarantined and self.differing_rows == 0
+                and not self.issues)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def target_value_sql(col: ColumnPlan, flavor: str) -> str | None:
+    """MySQL side of a column's canonical text; None where Python must canonicalize
+    (DOUBLE: server formatting differs between MySQL and MariaDB; MySQL's JSON type
+    re-formats documents)."""
+    c = quote(col.target)
+    if col.kind == "double" or (col.kind == "json" and flavor == "mysql"):
+        return None
+    if col.kind in ("text", "json", "blob"):
+        return f"CAST({c} AS BINARY)"
+    return f"CAST(CAST({c} AS CHAR) AS BINARY)"
+
+
+class TableVerifier:
+    def __init__(self, src, dst, tp: TablePlan, *, flavor: str, segment_rows: int = 50000,
+                 leaf_rows: int = 256, max_examples: int = 20) -> None:
+        self.src, self.dst, self.tp = src, dst, tp
+        self.flavor = flavor
+        self.segment_rows, self.leaf_rows, self.max_examples = segment_rows, leaf_rows, max_examples
+        self.source_values = [row_sql.canonical_sql(c) for c in tp.columns]
+        self.target_values = [target_value_sql(c, flavor) for c in tp.columns]
+        self.python_side = any(v is None for v in self.target_values)
+        self.bad = row_sql.bad_row_sql(tp)
+        self.segmentable = all(tp.column(_unquote(k)).kind in SEGMENTABLE_KINDS
+                               for k in tp.key_source if _unquote(k) in {c.source for c in tp.columns})
+        self.differences: list[RowDifference] = []
+        self.differing = 0
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"verify-{tp.target}")
+
+    # --- public -----------------------------------------------------------------------
+    def run(self) -> TableVerification:
+        started = time.monotonic()
+        try:
+            source_total = self.src.execute(f"SELECT count(*) FROM {qi(self.tp.source)}").fetchone()[0]
+            quarantined = target_state.quarantined_count(self.dst, self.tp.target)
+            bounds = self._boundaries() if self.segmentable else []
+            ranges = list(zip([None] + bounds, bounds + [None]))
+            target_rows = 0
+            for low, high in ranges:
+                s_digest, t_digest = self._digests(low, high)
+                target_rows += t_digest.rows
+                if s_digest != t_digest:
+                    self._narrow(low, high, s_digest, t_digest)
+            issues = []
+            if source_total != target_rows + quarantined:
+                issues.append(f"row counts do not add up: source {source_total} != target {target_rows} + "
+                              f"quarantined {quarantined}")
+            return TableVerification(
+                table=self.tp.source, target=self.tp.target, source_rows=source_total, target_rows=target_rows,
+                quarantined=quarantined, checksum="OK" if not self.differing else "DIFF",
+                differing_rows=self.differing, differences=self.differences, segments=len(ranges),
+                seconds=time.monotonic() - started, issues=issues)
+        finally:
+            self.pool.shutdown(wait=True)
+
+    # --- segments ---------------------------------------------------------------------
+    def _boundaries(self) -> list[tuple]:
+        """Every segment_rows-th key of the source, streamed (memory: one key per segment)."""
+        keys = ", ".join(self.tp.key_source)
+        where = f" WHERE NOT ({self.bad})" if self.bad else ""
+        cursor = self.src.execute(f"SELECT {keys} FROM {qi(self.tp.source)}{where} ORDER BY {keys}")
+        bounds, n = [], 0
+        while True:
+            chunk = cursor.fetchmany(10000)
+            if not chunk:
+                break
+            for row in chunk:
+                n += 1
+                if n % self.segment_rows == 0:
+                    bounds.append(tuple(row))
+        return bounds
+
+    def _source_where(self, low, high) -> tuple[str, tuple]:
+        keys = ", ".join(self.tp.key_source)
+        marks = ", ".join("?" for _ in self.tp.key_source)
+        parts, params = [], ()
+        if low is not None:
+            parts.append(f"({keys}) >= ({marks})")
+            params += tuple(low)
+        if high is not None:
+            parts.append(f"({keys}) < ({marks})")
+            params += tuple(high)
+        if self.bad:
+            parts.append(f"NOT ({self.bad})")
+        return " AND ".join(parts) or "1", params
+
+    def _target_where(self, low, high) -> tuple[str, tuple]:
+        cols = [quote(c) for c in self.tp.key_target]
+        parts, params = [], ()
+        if low is not None:
+            sql, p = _row_compare(cols, low, ">=")
+            parts.append(sql)
+            params += p
+        if high is not None:
+            sql, p = _row_compare(cols, high, "<")
+            parts.append(sql)
+            params += p
+        return " AND ".join(parts) or "1", params
+
+    def _digests(self, low, high) -> tuple[Digest, Digest]:
+        future = self.pool.submit(self._source_digest, low, high)
+        target = self._target_digest(low, high)
+        return future.result(), target
+
+    def _source_digest(self, low, high) -> Digest:
+        where, params = self._source_where(low, high)
+        sql = f"SELECT s2m_digest({', '.join(self.source_values)}) FROM {qi(self.tp.source)} WHERE {where}"
+        return checksums.parse(self.src.execute(sql, params).fetchone()[0])
+
+    def _target_digest(self, low, high) -> Digest:
+        where, params = self._target_where(low, high)
+        cur = self.dst.cursor()
+        if not self.python_side:
+            cur.execute(checksums.mysql_digest_select(self.target_values, quote(self.tp.target), where), params)
+            rows, high_, low_ = cur.fetchone()
+            return Digest(int(rows), int(high_), int(low_))
+        d = checksums.RowDigest()
+        cur.execute(f"SELECT {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} WHERE {where}", params)
+        while True:
+            chunk = cur.fetchmany(5000)
+            if not chunk:
+                break
+            for row in chunk:
+                d.step(*row)
+        return checksums.parse(d.finalize())
+
+    def _target_fetch(self) -> list[str]:
+        return [v if v is not None else quote(c.target) for v, c in zip(self.target_values, self.tp.columns)]
+
+    # --- narrowing --------------------------------------------------------------------
+    def _narrow(self, low, high, s: Digest, t: Digest) -> None:
+        if max(s.rows, t.rows) <= self.leaf_rows or not self.segmentable:
+            self._diff_rows(low, high)
+            return
+        middle = self._middle_key(low, high, use_source=s.rows >= t.rows)
+        if middle is None or middle == low:
+            self._diff_rows(low, high)
+            return
+        for part_low, part_high in ((low, middle), (middle, high)):
+            ps, pt = self._digests(part_low, part_high)
+            if ps != pt:
+                self._narrow(part_low, part_high, ps, pt)
+
+    def _middle_key(self, low, high, use_source: bool):
+        if use_source:
+            where, params = self._source_where(low, high)
+            keys = ", ".join(self.tp.key_source)
+            rows = self.src.execute(f"SELECT {keys} FROM {qi(self.tp.source)} WHERE {where} ORDER BY {keys}",
+                                    params).fetchall()
+        else:
+            where, params = self._target_where(low, high)
+            keys = ", ".join(quote(c) for c in self.tp.key_target)
+            cur = self.dst.cursor()
+            cur.execute(f"SELECT {keys} FROM {quote(self.tp.target)} WHERE {where} ORDER BY {keys}", params)
+            rows = cur.fetchall()
+        return tuple(rows[len(rows) // 2]) if len(rows) > 1 else None
+
+    def _diff_rows(self, low, high) -> None:
+        n = len(self.tp.key_source)
+        where, params = self._source_where(low, high)
+        source = {}
+        sql = (f"SELECT {', '.join(self.tp.key_source)}, {', '.join(self.source_values)} "
+               f"FROM {qi(self.tp.source)} WHERE {where}")
+        for row in self.src.execute(sql, params):
+            source[_key_bytes(row[:n])] = (row[:n], row[n:])
+        where, params = self._target_where(low, high)
+        cur = self.dst.cursor()
+        keys = [quote(c) for c in self.tp.key_target]
+        cur.execute(f"SELECT {', '.join(keys)}, {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} "
+                    f"WHERE {where}", params)
+        target = {_key_bytes(row[:n]): (row[:n], row[n:]) for row in cur.fetchall()}
+        names = [c.source for c in self.tp.columns]
+        key_names = [_unquote(k) for k in self.tp.key_source]
+        for key in sorted(set(source) | set(target)):
+            s, t = source.get(key), target.get(key)
+            if s and t:
+                cols = {name: {"source": _show(a), "target": _show(b)}
+                        for name, a, b in zip(names, s[1], t[1])
+                        if checksums.canonical(a) != checksums.canonical(b)}
+                if not cols:
+                    continue
+                diff = RowDifference(dict(zip(key_names, map(_show_key, s[0]))), "values_differ", cols)
+            elif s:
+                diff = RowDifference(dict(zip(key_names, map(_show_key, s[0]))), "missing_in_target")
+            else:
+                diff = RowDifference(dict(zip(key_names, map(_show_key, t[0]))), "extra_in_target")
+            self.differing += 1
+            if len(self.differences) < self.max_examples:
+                self.differences.append(diff)
+
+
+def _row_compare(cols: list[str], values: tuple, op: str) -> tuple[str, tuple]:
+    """(a, b) >= (x, y) spelled out, so MySQL and MariaDB both use the primary key range."""
+    if len(cols) == 1:
+        return f"{cols[0]} {op} %s", (values[0],)
+    strict = op[0]  # '>' or '<'
+    clauses, params = [], ()
+    for i in range(len(cols)):
+        eqs = [f"{cols[j]} = %s" for j in range(i)]
+        last_op = op if i == len(cols) - 1 else strict
+        clauses.append("(" + " AND ".join(eqs + [f"{cols[i]} {last_op} %s"]) + ")")
+        params += tuple(values[:i]) + (values[i],)
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def _unquote(expr: str) -> str:
+    return expr[1:-1].replace('""', '"') if expr.startswith('"') else expr
+
+
+def _key_bytes(values) -> bytes:
+    return checksums.row_bytes(values)
+
+
+def _show(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        try:
+            return excerpt(value.decode("utf-8"), 120)
+        except UnicodeDecodeError:
+            return "x'" + excerpt(value, 120) + "'"
+    return excerpt(value, 120)
+
+
+def _show_key(value):
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return "x'" + value.hex() + "'"
+    return value
