@@ -1,8 +1,8 @@
 """What every task of this project shares: default args, the MySQL pool, the failure policy.
 
-Permanent errors (bad data, bad configuration, authentication) become AirflowFailException,
-which Airflow does not retry; transient faults propagate as they are and use the task's
-retries with exponential backoff.
+Transient faults (lost connection, deadlock, lock wait timeout) use the task's retries with
+exponential backoff; permanent errors (bad data, bad configuration, authentication) fail at
+once, through Airflow's retry policy (operators) or fail_fast_on_permanent (task callables).
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import functools
 from datetime import timedelta
 from typing import Callable, TypeVar
 
-from airflow.exceptions import AirflowFailException
+from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 
 from mysql_common.errors import is_transient
 
@@ -18,12 +19,24 @@ from mysql_common.errors import is_transient
 # number of concurrent MySQL sessions of migration, backup and restore tasks.
 MYSQL_POOL = "mysql_connections"
 
+
+class RetryTransientOnly(RetryPolicy):
+    """Airflow's retry policy hook: retry only what a retry can cure, and say why."""
+
+    def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
+        if is_transient(exception):
+            return RetryDecision.retry(reason=f"transient fault, retried: {exception}")
+        code = getattr(exception, "code", type(exception).__name__)
+        return RetryDecision.fail(reason=f"{code}: not retried, a retry cannot fix it")
+
+
 DEFAULT_ARGS = {
     "owner": "dba",
     "retries": 3,
     "retry_delay": timedelta(seconds=10),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
+    "retry_policy": RetryTransientOnly(),
 }
 
 F = TypeVar("F", bound=Callable)

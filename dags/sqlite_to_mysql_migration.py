@@ -1,0 +1,96 @@
+"""sqlite_to_mysql_migration: move the SQLite database of `sqlite_source` into the MySQL
+database named by the schema of `mysql_target`, one task group per table in foreign-key
+order, and prove with counts and checksums that nothing was lost."""
+from __future__ import annotations
+
+from airflow.providers.standard.operators.python import ShortCircuitOperator
+from airflow.sdk import DAG, Param, TaskGroup
+
+from operators.migration_layout import source_layout, task_name
+from operators.migration_operators import (CopyTableOperator, FinalizeOperator, MigrationPreflightOperator,
+                                           MigrationReportOperator, SetupTargetOperator, VerifyTableOperator)
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+
+layout, not_ready = source_layout("sqlite_source")
+
+DOC = f"""
+### Move a SQLite database into MySQL without losing a value
+
+1. **Connections** (Admin > Connections, `AIRFLOW_CONN_*` variables, or a secrets backend):
+   - `sqlite_source`: type *sqlite*, **host** = absolute path of the SQLite file.
+   - `mysql_target`: type *mysql*, host/port/login/password, **schema** = target database
+     (created if missing). Extras: `{{"ssl": {{"ca": "/path/ca.pem"}}}}` for TLS.
+2. Trigger with **dry_run** first: the preflight report lists every table, each column's MySQL
+   type and why, and every value that would not fit.
+3. Trigger for real. Each table has a `copy` and a `verify` task; the `report` task's log has
+   the verification table, the files are in `$AIRFLOW_HOME/reports/<run_id>/`.
+
+A failed table can be cleared alone: its copy resumes after its last committed batch.
+
+Source as parsed now: **{layout.source_path + f" ({len(layout.tables)} tables)" if layout else
+"not configured: " + not_ready}**
+"""
+
+PARAMS = {
+    "dry_run": Param(False, type="boolean", title="Dry run",
+                     description="Preflight and plan only: the target is not touched."),
+    "batch_size": Param(20000, type="integer", minimum=100, maximum=1_000_000, title="Batch size (rows)",
+                        description="Rows per committed batch: bounds memory and the work a retry repeats."),
+    "include_tables": Param([], type="array", items={"type": "string"}, title="Tables to include",
+                            description="Names or glob patterns; empty = every table."),
+    "exclude_tables": Param([], type="array", items={"type": "string"}, title="Tables to exclude",
+                            description="Names or glob patterns."),
+    "on_type_conflict": Param("fail", enum=["fail", "widen", "quarantine"], title="Values that do not fit",
+                              description="fail: stop before writing, naming table, column, key and value. "
+                                          "widen: give the column a type that holds every value (propagated "
+                                          "along foreign keys). quarantine: set those rows aside in "
+                                          "_s2m_quarantine; the report counts them."),
+    "type_overrides": Param({}, type="object", title="Type overrides",
+                            description='JSON map {"table.column": "MYSQL TYPE"}, e.g. '
+                                        '{"shop_product.price": "DECIMAL(12,2)"}.'),
+    "load_method": Param("auto", enum=["auto", "load_data", "insert"], title="Bulk load method",
+                         description="auto = LOAD DATA LOCAL INFILE when the server allows it, else "
+                                     "multi-row INSERT."),
+    "if_target_exists": Param("fail", enum=["fail", "replace"], title="Target tables not created by this tool",
+                              description="fail: refuse to touch them. replace: drop and recreate them."),
+    "restart_tables": Param([], type="array", items={"type": "string"}, title="Tables to copy from scratch",
+                            description="Ignore these tables' checkpoints (a rerun otherwise resumes)."),
+    "integrity_check": Param("full", enum=["full", "quick", "skip"], title="SQLite integrity check",
+                             description="PRAGMA integrity_check (full) or quick_check before anything."),
+    "diff_examples": Param(20, type="integer", minimum=1, maximum=1000, title="Differences shown per table"),
+}
+
+with DAG(
+    dag_id="sqlite_to_mysql_migration",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params=PARAMS,
+    tags=["migration", "sqlite", "mysql"],
+    doc_md=DOC,
+) as dag:
+    preflight = MigrationPreflightOperator(task_id="preflight", dag_tables=layout.tables if layout else [])
+    proceed = ShortCircuitOperator(task_id="stop_if_dry_run", ignore_downstream_trigger_rules=True,
+                                   python_callable=lambda params: not params["dry_run"])
+    setup = SetupTargetOperator(task_id="setup_target", pool=MYSQL_POOL)
+    finalize = FinalizeOperator(task_id="finalize", pool=MYSQL_POOL, trigger_rule="none_failed")
+    tasks: dict[str, tuple] = {}
+    taken: set[str] = set()
+    for table in layout.tables if layout else []:
+        with TaskGroup(group_id=task_name(table, taken), tooltip=f"table {table}") as group:
+            copy = CopyTableOperator(task_id="copy", table=table, pool=MYSQL_POOL, trigger_rule="none_failed")
+            verify = VerifyTableOperator(task_id="verify", table=table, pool=MYSQL_POOL)
+            copy >> verify
+        tasks[table] = (copy, verify)
+        setup >> copy >> finalize
+    for table, (copy, _verify) in tasks.items():
+        for parent in layout.depends_on[table]:
+            tasks[parent][0] >> copy
+    report = MigrationReportOperator(
+        task_id="report", pool=MYSQL_POOL, trigger_rule="none_failed",
+        tables={t: (c.task_id, v.task_id) for t, (c, v) in tasks.items()})
+    preflight >> proceed >> setup
+    setup >> finalize >> report
+    for _copy, verify in tasks.values():
+        verify >> report
