@@ -1,0 +1,61 @@
+"""Configuration shared by the Django settings and the tools around the shop.
+
+Kept free of Django imports so the generator and tests can use it without setting Django up.
+SHOP_DATABASE_URL forms:
+  sqlite:////absolute/path/shop.sqlite3
+  mysql://user:password@host:3306/dbname[?ssl_ca=/path/ca.pem&ssl_cert=...&ssl_key=...]
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, unquote, urlparse
+
+# The generator signs session data with this key, so Django can decode migrated sessions.
+# It protects nothing: the demo data is public and synthetic.
+SECRET_KEY = "demo-shop-not-a-secret"
+
+# Strict mode makes MySQL/MariaDB reject truncation and bad dates instead of silently
+# "fixing" them, which is what the migration must be able to rely on.
+STRICT_SQL_MODE = (
+    "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+
+
+def sqlite_path(url: str) -> str:
+    """Absolute file path of a sqlite:// URL (sqlite:////abs/path -> /abs/path)."""
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite":
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    path = unquote(parsed.path)
+    if not path.startswith("/"):
+        raise ValueError(f"sqlite URL needs an absolute path (sqlite:////abs/path): {url!r}")
+    # urlparse keeps the extra leading slash of sqlite:////abs as '//abs'.
+    return "/" + path.lstrip("/")
+
+
+def database_settings(url: str) -> dict:
+    """Return the Django DATABASES['default'] dict for a URL."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path(url)}
+    if parsed.scheme in ("mysql", "mariadb"):
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        options: dict = {
+            "charset": "utf8mb4",
+            "init_command": f"SET sql_mode='{STRICT_SQL_MODE}'",
+        }
+        ssl = {key[4:]: query[key] for key in ("ssl_ca", "ssl_cert", "ssl_key") if key in query}
+        if ssl:
+            options["ssl"] = ssl
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "127.0.0.1",
+            "PORT": str(parsed.port or 3306),
+            "OPTIONS": options,
+            # Django's own test-database name, should anyone run `manage.py test` against it.
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
+    raise ValueError(f"unsupported SHOP_DATABASE_URL scheme {parsed.scheme!r} (use sqlite:// or mysql://)")
