@@ -1,0 +1,59 @@
+"""mysql_restore: restore a backup, optionally to a point in time (manual trigger).
+
+Every object is fetched and checked against its manifest (size, SHA-256), the key against
+the backup's recipients, and every binlog decrypted, before anything is applied. Then the
+dump is loaded and the binlogs replayed from the exact position the dump recorded, up to the
+requested time. The log shows the plan, each phase's duration and the RTO.
+
+By default the restore goes into a NEW scratch database `<db>_restore_<timestamp>` on the
+`mysql_target` server. Overwriting an existing database needs its name typed again in
+`confirm_overwrite`, and is refused while any session (the application) uses it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+
+
+@dag(
+    dag_id="mysql_restore",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "retries": 0},  # a human watches; a failed restore is investigated, not retried
+    tags=["mysql", "backup", "restore"],
+    doc_md=__doc__,
+    params={
+        "backup_id": Param("latest", type="string", description="'latest' or a backup id such as 20260301T020000Z"),
+        "point_in_time": Param("latest", type="string",
+                               description="'latest' (end of the shipped binlogs) or a time, e.g. "
+                                           "'2026-03-01 14:30:00' (UTC) or '2026-03-01T16:30:00+02:00'"),
+        "target_database": Param("", type="string",
+                                 description="empty: a new scratch database <db>_restore_<timestamp>"),
+        "confirm_overwrite": Param("", type="string",
+                                   description="to overwrite an existing database, type its name here"),
+    },
+)
+def mysql_restore():
+    @task
+    @fail_fast_on_permanent
+    def check_configuration() -> dict:
+        from operators.backup_tasks import check_configuration as run
+
+        return run(need_secret=True, need_target=True)
+
+    @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
+    @fail_fast_on_permanent
+    def restore() -> dict:
+        from operators.backup_tasks import restore as run
+
+        return run(get_current_context()["params"])
+
+    check_configuration() >> restore()
+
+
+mysql_restore()

@@ -1,0 +1,216 @@
+"""Task callables of the backup, restore, drill, verify and retention DAGs.
+
+Thin glue: Airflow connections and Variables in, mysql_backup (Airflow-free) does the work.
+Which server: the `mysql_backup` connection (a least-privilege backup account) when it is
+defined, else `mysql_target`; its schema is the database backed up. Restores and drills
+write through `mysql_restore` when defined (an account allowed to create scratch databases
+and replay binlogs, see docs/backups.md), else `mysql_target`. The storage folder of a server is named after the Variable
+`mysql_backup_server_name`, else after the backup connection's host and port; backup and
+restore derive it from the same connection so they always agree.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from datetime import datetime, timezone
+
+from airflow.exceptions import AirflowNotFoundException
+from airflow.sdk import BaseHook, Variable
+
+from hooks.backup_storage_hook import BackupStorageHook
+from hooks.mysql_target_hook import MySqlTargetHook
+from mysql_common.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+BACKUP_CONN = "mysql_backup"
+TARGET_CONN = "mysql_target"
+RESTORE_CONN = "mysql_restore"
+SERVER_NAME = "mysql_backup_server_name"
+
+
+class HookAccess:
+    """mysql_backup.access.MySqlAccess over an Airflow mysql connection."""
+
+    def __init__(self, conn_id: str, database: str | None = None):
+        self.hook = MySqlTargetHook(conn_id)
+        conn = self.hook.airflow_connection()
+        self.database = database or self.hook.database_name()
+        self._where = f"{conn.login}@{conn.host}:{conn.port or 3306} (connection '{conn_id}')"
+
+    def connect(self):
+        return self.hook.get_conn(with_database=False)
+
+    def option_file(self):
+        return self.hook.client_option_file()
+
+    def describe(self) -> str:
+        return self._where
+
+
+def _defined(conn_id: str) -> bool:
+    try:
+        BaseHook.get_connection(conn_id)
+        return True
+    except AirflowNotFoundException:
+        return False
+
+
+def backup_conn_id() -> str:
+    """mysql_backup if defined (least privilege), else mysql_target."""
+    return BACKUP_CONN if _defined(BACKUP_CONN) else TARGET_CONN
+
+
+def restore_conn_id() -> str:
+    return RESTORE_CONN if _defined(RESTORE_CONN) else TARGET_CONN
+
+
+def server_name() -> str:
+    configured = Variable.get(SERVER_NAME, default=None)
+    if configured:
+        return configured
+    conn = BaseHook.get_connection(backup_conn_id())
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{conn.host or 'localhost'}-{conn.port or 3306}")
+
+
+def check_configuration(*, need_secret: bool, need_target: bool = False) -> dict:
+    """Every problem at once, each with what to configure; the first task of every DAG."""
+    problems = []
+    if not _defined(BACKUP_CONN) and not _defined(TARGET_CONN):
+        problems.append(f"no MySQL connection: define '{BACKUP_CONN}' (the backup account) or "
+                        f"'{TARGET_CONN}', with the application database as schema "
+                        "(e.g. AIRFLOW_CONN_MYSQL_TARGET=mysql://user:pass@host:3306/shop)")
+    elif not BaseHook.get_connection(backup_conn_id()).schema:
+        problems.append(f"connection '{backup_conn_id()}' has no schema: set it to the database to back up")
+    if need_target and not _defined(RESTORE_CONN) and not _defined(TARGET_CONN):
+        problems.append(f"restores write through connection '{RESTORE_CONN}' (or '{TARGET_CONN}'): define it")
+    key = None
+    try:
+        key = BackupStorageHook.get_key()
+        if need_secret and not key.can_decrypt:
+            problems.append("restoring needs the age secret key in Variable `mysql_backup_age_secret_key`")
+    except ConfigurationError as exc:
+        problems.append(exc.args[0])
+    storage = None
+    try:
+        storage = BackupStorageHook().get_storage()
+        storage.list("__probe__/")  # reachable and readable
+    except Exception as exc:
+        problems.append(f"backup storage unusable: {exc}")
+    if problems:
+        raise ConfigurationError("backups are not configured: " + " | ".join(problems))
+    summary = {"connection": backup_conn_id(), "server": server_name(), "storage": storage.description,
+               "recipients": key.recipients}
+    log.info("backup configuration: %s", summary)
+    return summary
+
+
+@contextlib.contextmanager
+def _context(*, restore: bool = False):
+    hook = BackupStorageHook()
+    storage = hook.get_storage()
+    key = hook.get_key()
+    source = HookAccess(backup_conn_id())
+    yield {"storage": storage, "key": key, "server": server_name(), "source": source,
+           "target": HookAccess(restore_conn_id(), source.database) if restore else None}
+
+
+def full_backup(run_id: str) -> dict:
+    from mysql_backup.full_backup import take_full_backup
+
+    with _context() as c:
+        manifest = take_full_backup(c["source"], c["storage"], c["key"], server=c["server"], run_id=run_id)
+    return {"backup_id": manifest.backup_id, "database": manifest.database, "size": manifest.dump.size,
+            "position": str(manifest.position) if manifest.position else None}
+
+
+def ship_binlogs(*, required: bool) -> dict:
+    """required=False (after a full backup): a server without binlog is a warning, not a failure."""
+    from mysql_backup.binlog_ship import ship_binlogs as ship
+    from mysql_backup.server import server_facts
+
+    with _context() as c:
+        if not required:
+            conn = c["source"].connect()
+            try:
+                if not server_facts(conn).log_bin:
+                    log.warning("the server has no binary log: nothing to ship, no point-in-time recovery")
+                    return {"shipped": []}
+            finally:
+                conn.close()
+        report = ship(c["source"], c["storage"], c["key"], server=c["server"])
+    log.info("shipped %d binlog(s), %d already shipped", len(report.shipped), report.already_shipped)
+    return {"shipped": report.shipped, "already_shipped": report.already_shipped}
+
+
+def apply_retention(*, keep_days: int, dry_run: bool) -> dict:
+    from mysql_backup.retention import retention
+
+    with _context() as c:
+        plan = retention(c["storage"], c["server"], keep_days=keep_days, dry_run=dry_run)
+    return {"dry_run": dry_run, "delete_fulls": plan.delete_fulls, "delete_binlogs": plan.delete_binlogs,
+            "delete_leftovers": plan.delete_leftovers, "keep_fulls": plan.keep_fulls}
+
+
+def parse_point_in_time(text: str) -> datetime | None:
+    """'latest' -> None; a naive timestamp is UTC."""
+    text = (text or "latest").strip()
+    if text.lower() == "latest":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigurationError(f"point_in_time {text!r}: use 'latest' or a timestamp such as "
+                                 "'2026-03-01 14:30:00' (UTC) or '2026-03-01T16:30:00+02:00'") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def restore(params: dict) -> dict:
+    from mysql_backup.restore import restore_backup
+
+    target = (params.get("target_database") or "").strip() or None
+    confirm = (params.get("confirm_overwrite") or "").strip()
+    if confirm and confirm != target:
+        raise ConfigurationError(f"confirm_overwrite is {confirm!r} but target_database is {target!r}: "
+                                 "type the target database's name exactly to overwrite it")
+    backup_id = (params.get("backup_id") or "latest").strip()
+    with _context(restore=True) as c:
+        report = restore_backup(c["target"], c["storage"], c["key"], server=c["server"],
+                                database=c["source"].database,
+                                backup_id=None if backup_id == "latest" else backup_id,
+                                target_time=parse_point_in_time(params.get("point_in_time")),
+                                target_database=target, overwrite=bool(confirm))
+    return report.to_dict()
+
+
+def drill() -> dict:
+    from mysql_backup.drill import run_drill
+
+    with _context(restore=True) as c:
+        report = run_drill(c["target"], c["storage"], c["key"], server=c["server"], database=c["source"].database)
+    return {"backup_id": report.backup_id, "rto_seconds": report.rto_seconds, "phases": report.phases,
+            "tables_compared": report.tables_compared, "warnings": report.warnings}
+
+
+def verify(*, deep: bool) -> dict:
+    from mysql_backup.errors import BackupCorruption
+    from mysql_backup.tools import detect_tools
+    from mysql_backup.verify import verify_backups
+
+    with _context() as c:
+        deep_with = (c["key"], detect_tools("mariadb", ("zstd", "age"))) if deep else None
+        report = verify_backups(c["storage"], c["server"], deep_with=deep_with)
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    log.info("verified %d object(s), %d bytes: %d problem(s)", report.objects, report.bytes, len(report.problems))
+    if report.problems:
+        raise BackupCorruption(f"{len(report.problems)} problem(s): " + " | ".join(report.problems))
+    return {"objects": report.objects, "bytes": report.bytes, "warnings": report.warnings}
+
+
+def alert_on_failure(context) -> None:
+    """on_failure_callback: one line an operator's log alerting can match (ALERT ...)."""
+    ti = context.get("task_instance")
+    log.error("ALERT mysql backups: %s.%s failed: %s", getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"),
+              context.get("exception"))

@@ -1,0 +1,82 @@
+"""Real servers for the backup tests: a private mariadbd with a binary log per test, and an
+S3-compatible server (moto in server mode) on a loopback port, run as a separate process."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from mysql_backup.crypto import AgeKey
+from mysql_backup.storage import LocalStorage
+from backup_support import Source, s3_client
+from tools.private_mariadb import free_port
+
+
+@pytest.fixture
+def source(private_mariadb) -> Source:
+    server = private_mariadb(log_bin=True)
+    server.sql("CREATE DATABASE shop CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")
+    return Source(server)
+
+
+@pytest.fixture
+def age_identity() -> str:
+    return subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def age_key(age_identity) -> AgeKey:
+    return AgeKey.from_config(secret=age_identity)
+
+
+@pytest.fixture
+def storage(tmp_path) -> LocalStorage:
+    return LocalStorage(tmp_path / "backups")
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """http://127.0.0.1:PORT of a moto S3 server process; killed after the session."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("moto server exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("moto server did not listen within 30s")
+    yield f"http://127.0.0.1:{port}"
+    proc.kill()
+    proc.wait(10)
+
+
+@pytest.fixture
+def s3_bucket(moto_server):
+    """(client, bucket) with a fresh bucket on the moto server."""
+    client = s3_client(moto_server)
+    bucket = f"backups-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=bucket)
+    return client, bucket
+
+
+@pytest.fixture
+def scratch_cleanup(source):
+    """Names of databases the test restores into; dropped afterwards."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        try:
+            source.sql(f"DROP DATABASE IF EXISTS `{name}`", None)
+        except Exception:
+            pass
