@@ -1,0 +1,140 @@
+"""mysql_hardening: set up and tune the target MySQL/MariaDB after the migration (manual trigger).
+
+1. server settings compared with include/sql/server_recommendations.yaml (report only);
+2. one least-privilege account per job from include/sql/users/<flavor>/<role>.sql, with login
+   and password from that job's connection (mysql_target, mysql_app, mysql_reporting,
+   mysql_backup, mysql_monitor); created or corrected idempotently, extra privileges revoked;
+3. audit logging (MariaDB server_audit; reported as unavailable on MySQL Community);
+4. the design's index plan and partition plan fitted to the live schema (include/sql/*_plan.yaml),
+   each decision reported; applied only with apply_schema_changes, then ANALYZE TABLE;
+5. only with the Param seed_replica: a read replica loaded from the latest full backup, replicating
+   from the position the backup recorded (connections mysql_replica, mysql_replication;
+   docs/replica.md).
+
+A separate DAG rather than phases of the migration: it is re-run whenever a password rotates or
+a template changes, and its schema changes belong in a maintenance window the DBA picks.
+
+Configure: connection `mysql_admin` (CREATE USER, GRANT OPTION, SUPER/plugin install), the
+migration target `mysql_target` (its schema is the application database) and one mysql
+connection per account. See docs/hardening.md.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from mysql_hardening.accounts import ROLE_CONNECTIONS
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+
+
+@dag(
+    dag_id="mysql_hardening",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["mysql", "security", "optimization"],
+    doc_md=__doc__,
+    params={
+        "admin_conn_id": Param("mysql_admin", type="string"),
+        "target_conn_id": Param("mysql_target", type="string"),
+        "role_connections": Param(ROLE_CONNECTIONS, type="object"),
+        "roles": Param(sorted(ROLE_CONNECTIONS), type="array", description="accounts to apply"),
+        "account_host": Param("%", type="string",
+                              description="host part of the accounts (a connection's extra "
+                                          "account_host wins), e.g. 10.0.%"),
+        "enable_audit": Param(True, type="boolean"),
+        "apply_schema_changes": Param(False, type="boolean",
+                                      description="create the planned indexes and partitions"),
+        "seed_replica": Param(False, type="boolean",
+                              description="seed the read replica from the latest full backup (docs/replica.md)"),
+        "replica_conn_id": Param("mysql_replica", type="string"),
+        "replication_conn_id": Param("mysql_replication", type="string",
+                                     description="the primary as the replica reaches it, replication login"),
+        "replica_backup_id": Param("latest", type="string"),
+        "reseed_replica": Param(False, type="boolean",
+                                description="stop replication, drop and reload the replica's database"),
+    },
+)
+def mysql_hardening():
+    @task
+    @fail_fast_on_permanent
+    def check_server_settings() -> list:
+        from operators.hardening_tasks import check_server_settings as run
+
+        return run(get_current_context()["params"]["admin_conn_id"])
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def apply_account(role: str) -> list:
+        from airflow.exceptions import AirflowSkipException
+
+        from operators.hardening_tasks import apply_account as run
+
+        params = get_current_context()["params"]
+        if role not in params["roles"]:
+            raise AirflowSkipException(f"role {role} not selected in Param roles")
+        return run(role, params)
+
+    @task
+    @fail_fast_on_permanent
+    def enable_audit() -> dict:
+        from airflow.exceptions import AirflowSkipException
+
+        from operators.hardening_tasks import enable_audit as run
+
+        params = get_current_context()["params"]
+        if not params["enable_audit"]:
+            raise AirflowSkipException("Param enable_audit is off")
+        return run(params["admin_conn_id"])
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def plan_indexes() -> dict:
+        from operators.hardening_tasks import plan_indexes as run
+
+        params = get_current_context()["params"]
+        return run(params["target_conn_id"], params["apply_schema_changes"])
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def plan_partitions() -> dict:
+        from operators.hardening_tasks import plan_partitions as run
+
+        params = get_current_context()["params"]
+        return run(params["target_conn_id"], params["apply_schema_changes"])
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def analyze_tables(indexes: dict, partitions: dict) -> list:
+        from operators.hardening_tasks import analyze_tables as run
+
+        tables = indexes["changed_tables"] + partitions["changed_tables"]
+        return run(get_current_context()["params"]["target_conn_id"], tables)
+
+    # A human watches a seed; a failed one is investigated (the log says how), not retried.
+    @task(pool=MYSQL_POOL, retries=0, execution_timeout=timedelta(hours=12))
+    @fail_fast_on_permanent
+    def seed_replica() -> dict:
+        from airflow.exceptions import AirflowSkipException
+
+        from operators.hardening_tasks import seed_replica as run
+
+        params = get_current_context()["params"]
+        if not params["seed_replica"]:
+            raise AirflowSkipException("Param seed_replica is off")
+        return run(params)
+
+    settings = check_server_settings()
+    users = apply_account.expand(role=sorted(ROLE_CONNECTIONS))
+    settings >> users >> enable_audit()
+    indexes = plan_indexes()
+    partitions = plan_partitions()
+    indexes >> partitions  # both ALTER the same tables: one after the other
+    analyze_tables(indexes, partitions)
+    seed_replica()
+
+
+mysql_hardening()

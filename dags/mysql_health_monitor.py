@@ -1,0 +1,78 @@
+"""mysql_health_monitor: every 5 minutes, check the MySQL/MariaDB server and alert once per incident.
+
+Checks: connection usage against max_connections, slow statements (running now, and statement
+digests from performance_schema with the top statements by total time), long-running
+transactions, replica health and lag, InnoDB tablespace and binlog size, buffer pool hit rate,
+audit logging. Thresholds are Params with the design's defaults (connections 80%, slow query
+5 s, disk 90%). Alerts go by email (SmtpNotifier) and/or webhook (HttpNotifier) with the codes
+CONNECTION_POOL_EXHAUSTED, QUERY_TIMEOUT, REPLICATION_LAG_HIGH (and LONG_TRANSACTION,
+DISK_USAGE_HIGH, BUFFER_POOL_HIT_RATE_LOW, AUDIT_LOGGING_OFF); an incident alerts when it
+opens and when it is resolved, not on every run. See docs/hardening.md.
+
+Configure: connection `mysql_monitor` (the monitor account, include/sql/users/*/monitor.sql);
+for alerts the Param alert_email_to plus connection `smtp_default`, and/or an http connection
+`mysql_alert_webhook`; for replicas, their connection ids in the Param replica_conn_ids.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from operators.hardening_alerts import monitor_failed
+from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
+
+# Not in the MYSQL_POOL: monitoring must run while a restore or migration holds every slot.
+MONITOR_ARGS = {**DEFAULT_ARGS, "retries": 1, "retry_delay": timedelta(seconds=30),
+                "execution_timeout": timedelta(minutes=4), "on_failure_callback": monitor_failed}
+
+
+@dag(
+    dag_id="mysql_health_monitor",
+    schedule="*/5 * * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,  # the incident state is read-modify-write
+    default_args=MONITOR_ARGS,
+    tags=["mysql", "monitoring"],
+    doc_md=__doc__,
+    params={
+        "monitor_conn_id": Param("mysql_monitor", type="string"),
+        "replica_conn_ids": Param([], type="array", description="connections of the replicas to check"),
+        "connection_usage_pct": Param(80, type="number", description="design: 80%"),
+        "slow_query_seconds": Param(5, type="number", description="design: 5 s"),
+        "long_transaction_seconds": Param(60, type="number"),
+        "replication_lag_seconds": Param(60, type="number"),
+        "disk_usage_pct": Param(90, type="number", description="design: 90%"),
+        "disk_capacity_gb": Param(None, type=["null", "number"],
+                                  description="size of the server's data volume; none = no percentage"),
+        "buffer_pool_hit_rate_pct": Param(95, type="number"),
+        "buffer_pool_min_requests": Param(10000, type="integer"),
+        "top_statements": Param(5, type="integer"),
+        "alert_email_to": Param([], type="array", description="recipients; empty = no email"),
+        "alert_email_from": Param("", type="string", description="empty = the smtp connection's"),
+        "smtp_conn_id": Param("smtp_default", type="string"),
+        "alert_webhook_conn_id": Param("mysql_alert_webhook", type="string"),
+        "alert_webhook_endpoint": Param("", type="string"),
+    },
+)
+def mysql_health_monitor():
+    @task
+    @fail_fast_on_permanent
+    def check_health() -> dict:
+        from operators.hardening_tasks import check_health as run
+
+        return run(get_current_context()["params"])
+
+    @task
+    @fail_fast_on_permanent
+    def raise_alerts(checked: dict) -> dict:
+        from operators.hardening_tasks import raise_alerts as run
+
+        context = get_current_context()
+        return run(checked, context["params"], context)
+
+    raise_alerts(check_health())
+
+
+mysql_health_monitor()

@@ -1,0 +1,64 @@
+"""Incident state: an alert fires once when a condition starts, and once more when it ends.
+
+Pure functions over a JSON-able dict, so the caller decides where the state lives (the DAG keeps
+it in an Airflow Variable per monitored connection; see docs/hardening.md for why). A
+notification counts as sent only after mark_delivered(): if delivery fails, the next run offers
+it again, so an alert can be late but is never lost.
+
+state = {"incidents": {key: incident}, "resolved_pending": [notice], "samples": {...}}
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+
+
+def empty() -> dict:
+    return {"incidents": {}, "resolved_pending": [], "samples": {}}
+
+
+def update(state: dict | None, results: list[dict], now: datetime) -> dict:
+    """Open incidents for new alerts, refresh running ones, resolve those whose check is ok.
+
+    A check that could not run ('unavailable') or did not run leaves its incident open:
+    not knowing is not the same as being healthy.
+    """
+    new = copy.deepcopy(state) if state else empty()
+    new.setdefault("incidents", {})
+    new.setdefault("resolved_pending", [])
+    stamp = now.isoformat()
+    for result in results:
+        key, incident = result["key"], new["incidents"].get(result["key"])
+        if result["status"] == "alert":
+            if incident is None or incident["code"] != result["code"]:
+                new["incidents"][key] = {"key": key, "code": result["code"], "summary": result["summary"],
+                                         "details": result.get("details", {}), "opened_at": stamp,
+                                         "last_seen": stamp, "notified": False}
+            else:
+                incident.update(summary=result["summary"], details=result.get("details", {}), last_seen=stamp)
+        elif result["status"] == "ok" and incident is not None:
+            del new["incidents"][key]
+            new["resolved_pending"].append({
+                "kind": "resolved", "key": key, "code": incident["code"], "summary": result["summary"],
+                "opened_at": incident["opened_at"], "resolved_at": stamp,
+                "opening_was_notified": incident["notified"]})
+    return new
+
+
+def pending(state: dict) -> list[dict]:
+    """Notifications not yet delivered: new incidents first, then resolutions."""
+    opened = [{"kind": "opened", **{k: v for k, v in incident.items() if k != "notified"}}
+              for incident in state["incidents"].values() if not incident["notified"]]
+    return opened + list(state["resolved_pending"])
+
+
+def mark_delivered(state: dict, notice: dict) -> dict:
+    new = copy.deepcopy(state)
+    if notice["kind"] == "opened":
+        incident = new["incidents"].get(notice["key"])
+        if incident is not None and incident["opened_at"] == notice["opened_at"]:
+            incident["notified"] = True
+    else:
+        new["resolved_pending"] = [n for n in new["resolved_pending"]
+                                   if (n["key"], n["resolved_at"]) != (notice["key"], notice["resolved_at"])]
+    return new

@@ -1,0 +1,214 @@
+"""Task callables of the mysql_hardening and mysql_health_monitor DAGs.
+
+Thin glue: Airflow connections and Variables in, mysql_hardening (Airflow-free) does the work.
+Every callable opens its own connection and closes it, so a retry starts clean.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import date, datetime, timezone
+
+from airflow.exceptions import AirflowNotFoundException
+from airflow.sdk import BaseHook, Variable
+
+from hooks.mysql_target_hook import MySqlTargetHook
+from mysql_common.errors import ConfigurationError, mysql_errno
+from mysql_hardening import accounts, audit, incidents, index_plan, monitoring, partition_plan, server_settings
+from operators.hardening_alerts import deliver
+
+log = logging.getLogger(__name__)
+
+
+def connection_or_none(conn_id: str):
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def require_connection(conn_id: str, purpose: str):
+    conn = connection_or_none(conn_id)
+    if conn is None:
+        raise ConfigurationError(f"connection '{conn_id}' is not defined: create a mysql connection "
+                                 f"named {conn_id} ({purpose}); see docs/hardening.md")
+    return conn
+
+
+@contextlib.contextmanager
+def mysql(conn_id: str, purpose: str, *, with_database: bool = True):
+    require_connection(conn_id, purpose)
+    conn = MySqlTargetHook(conn_id).get_conn(with_database=with_database)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+# --- mysql_hardening -------------------------------------------------------------------------
+
+def check_server_settings(admin_conn_id: str) -> list[dict]:
+    with mysql(admin_conn_id, "an administrative account", with_database=False) as conn:
+        results = server_settings.check(conn)
+    for r in results:
+        if r.status in ("differs", "missing"):
+            log.warning("setting %s: %s is %r, recommended %r - %s", r.name, r.variable, r.actual,
+                        r.expected, r.why)
+    return [r.as_dict() for r in results]
+
+
+def apply_account(role: str, params: dict) -> list[str]:
+    """Create/update the account of one role from its connection's login and password."""
+    conn_id = params["role_connections"][role]
+    target = require_connection(params["target_conn_id"], "the migration target, its schema names "
+                                "the application database")
+    if not target.schema:
+        raise ConfigurationError(f"connection '{params['target_conn_id']}' has no schema: set it to "
+                                 "the application database")
+    source = require_connection(conn_id, f"login and password of the {role} account")
+    host = source.extra_dejson.get("account_host", params["account_host"])
+    account = accounts.Account(source.login or "", host, source.password or "")
+    admin = require_connection(params["admin_conn_id"], "an administrative account with CREATE USER "
+                               "and GRANT OPTION")
+    with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
+        actions = accounts.apply_role(conn, role, account, target.schema, admin_login=admin.login)
+    for action in actions:
+        log.info("%s: %s", role, action)
+    return actions
+
+
+def enable_audit(admin_conn_id: str) -> dict:
+    with mysql(admin_conn_id, "an administrative account", with_database=False) as conn:
+        status = audit.enable(conn)
+    (log.info if status.enabled else log.warning)("audit: %s", status.detail)
+    return status.as_dict()
+
+
+def plan_indexes(target_conn_id: str, apply: bool) -> dict:
+    with mysql(target_conn_id, "the migration user, which owns the schema") as conn:
+        cur = conn.cursor()
+        database = MySqlTargetHook(target_conn_id).database_name()
+        decisions = index_plan.plan(cur, database)
+        for d in decisions:
+            log.info("index %s on %s: %s - %s%s", d.name, d.table, d.action, d.reason,
+                     "".join(f"\n  note: {n}" for n in d.notes))
+        touched = index_plan.apply(cur, decisions) if apply else []
+        if not apply and any(d.action == "create" for d in decisions):
+            log.warning("apply_schema_changes is off: nothing created; trigger with it on to apply")
+    return {"decisions": [d.as_dict() for d in decisions], "changed_tables": touched}
+
+
+def plan_partitions(target_conn_id: str, apply: bool) -> dict:
+    with mysql(target_conn_id, "the migration user, which owns the schema") as conn:
+        cur = conn.cursor()
+        database = MySqlTargetHook(target_conn_id).database_name()
+        decisions = partition_plan.plan(cur, database, date.today())
+        for d in decisions:
+            log.info("partition %s by %s(%s): %s - %s%s", d.table, d.by, d.column, d.action,
+                     "; ".join(d.reasons), "".join(f"\n  would allow it: {f}" for f in d.fixes))
+        touched = partition_plan.apply(cur, decisions) if apply else []
+    return {"decisions": [d.as_dict() for d in decisions], "changed_tables": touched}
+
+
+def analyze_tables(target_conn_id: str, tables: list[str]) -> list[str]:
+    if not tables:
+        return []
+    with mysql(target_conn_id, "the migration user") as conn:
+        report = index_plan.analyze(conn.cursor(), tables)
+    for line in report:
+        log.info("%s", line)
+    return report
+
+
+def replication_source(conn_id: str):
+    """The primary as the replica reaches it: host/port, replication login, `ssl` extra (CA, cert, key)."""
+    import json
+
+    from mysql_hardening.replica_seed import ReplicationSource
+
+    link = require_connection(conn_id, "host and port of the primary as the replica reaches it, login of "
+                              "an account with only REPLICATION SLAVE")
+    ssl = link.extra_dejson.get("ssl") or {}
+    if isinstance(ssl, str):
+        ssl = json.loads(ssl) if ssl.strip() else {}
+    return ReplicationSource(link.host or "", int(link.port or 3306), link.login or "", link.password or "",
+                             ssl.get("ca"), ssl.get("cert"), ssl.get("key"))
+
+
+def seed_replica(params: dict) -> dict:
+    """Seed the replica from the latest full backup of the database the backup DAGs back up."""
+    from hooks.backup_storage_hook import BackupStorageHook
+    from mysql_hardening.replica_seed import seed_replica as seed
+    from operators.backup_tasks import HookAccess, backup_conn_id, server_name
+
+    replica_id = params["replica_conn_id"]
+    require_connection(replica_id, "the replica server, with an account that can load the backup and run "
+                       "CHANGE MASTER (docs/replica.md)")
+    source = replication_source(params["replication_conn_id"])
+    database = HookAccess(backup_conn_id()).database
+    storage_hook = BackupStorageHook()
+    backup_id = (params.get("replica_backup_id") or "latest").strip()
+    report = seed(HookAccess(replica_id, database), source, storage_hook.get_storage(), storage_hook.get_key(),
+                  server=server_name(), database=database, backup_id=None if backup_id == "latest" else backup_id,
+                  reseed=bool(params.get("reseed_replica")))
+    log.info("replica %s: %s (backup %s, start %s)", report.replica, report.action, report.backup_id,
+             report.start)
+    return report.as_dict()
+
+
+# --- mysql_health_monitor --------------------------------------------------------------------
+
+def state_key(conn_id: str) -> str:
+    return f"mysql_health_state__{conn_id}"
+
+
+def thresholds(params: dict) -> monitoring.Thresholds:
+    names = monitoring.Thresholds.__dataclass_fields__
+    return monitoring.Thresholds(**{k: v for k, v in params.items() if k in names})
+
+
+def check_health(params: dict) -> dict:
+    """Run every check; a server at max_connections is itself the finding, not a task failure."""
+    conn_id = params["monitor_conn_id"]
+    th = thresholds(params)
+    state = Variable.get(state_key(conn_id), default=None, deserialize_json=True) or incidents.empty()
+    previous = state.get("samples", {})
+    require_connection(conn_id, "login of the monitor account (include/sql/users/*/monitor.sql)")
+    try:
+        conn = MySqlTargetHook(conn_id).get_conn(with_database=False)
+    except Exception as exc:
+        if mysql_errno(exc) != 1040:
+            raise
+        return {"results": [monitoring.connections_refused(exc).as_dict()], "samples": previous}
+    try:
+        results, samples = monitoring.run_checks(conn, th, previous)
+    finally:
+        conn.close()
+    for replica_id in params["replica_conn_ids"]:
+        if connection_or_none(replica_id) is None:
+            results.append(monitoring.CheckResult(
+                f"replication:{replica_id}", "unavailable",
+                f"connection '{replica_id}' is not defined: create it with the monitor login, "
+                "pointing at the replica"))
+            continue
+        with mysql(replica_id, "the replica", with_database=False) as replica:
+            results.append(monitoring.check_replica(replica, replica_id, th))
+    for r in results:
+        (log.warning if r.status == "alert" else log.info)("%s [%s] %s", r.key, r.status, r.summary)
+    return {"results": [r.as_dict() for r in results], "samples": samples}
+
+
+def raise_alerts(checked: dict, params: dict, context) -> dict:
+    """Open/resolve incidents and deliver what is pending; state is saved after each delivery."""
+    key = state_key(params["monitor_conn_id"])
+    state = Variable.get(key, default=None, deserialize_json=True)
+    state = incidents.update(state, checked["results"], datetime.now(timezone.utc))
+    state["samples"] = checked["samples"]
+    Variable.set(key, state, serialize_json=True)
+    sent = []
+    for notice in incidents.pending(state):
+        deliver(notice, params, context)
+        state = incidents.mark_delivered(state, notice)
+        Variable.set(key, state, serialize_json=True)
+        sent.append(f"{notice['kind']} {notice['code']} {notice['key']}")
+    return {"open_incidents": sorted(state["incidents"]), "sent": sent}
