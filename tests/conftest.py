@@ -126,3 +126,13 @@ def airflow_env(tmp_path_factory) -> dict:
 def sqlite_rows(path: Path, table: str) -> int:
     with sqlite3.connect(path) as conn:
         return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+@pytest.fixture(scope="session")
+def migration_stack(tmp_path_factory):
+    """This checkout's Airflow (api-server, scheduler, dag-processor; LocalExecutor) with the
+    migration DAG's source and a private MariaDB target, shared by tests/e2e and tests/browser."""
+    from tests.e2e.airflow_stack import migration_stack
+
+    with migration_stack(tmp_path_factory.mktemp("migration_stack")) as stack:
+        yield stack

@@ -147,7 +147,9 @@ class MySqlTargetHook(MySqlHook):
         """
         conn = self.airflow_connection()
         lines = ["[client]", f"user={conn.login or ''}", f"host={conn.host or 'localhost'}",
-                 f"port={conn.port or 3306}", "default-character-set=utf8mb4"]
+                 f"port={conn.port or 3306}",
+                 # loose-: mariadb-binlog does not know this option and would refuse the file
+                 "loose-default-character-set=utf8mb4"]
         if conn.password:
             escaped = conn.password.replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'password="{escaped}"')

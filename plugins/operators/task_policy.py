@@ -7,6 +7,7 @@ once, through Airflow's retry policy (operators) or fail_fast_on_permanent (task
 from __future__ import annotations
 
 import functools
+import os
 from datetime import timedelta
 from typing import Callable, TypeVar
 
@@ -33,7 +34,8 @@ class RetryTransientOnly(RetryPolicy):
 DEFAULT_ARGS = {
     "owner": "dba",
     "retries": 3,
-    "retry_delay": timedelta(seconds=10),
+    # TASK_RETRY_DELAY_SECONDS: the first retry's delay (it doubles each time); tests shorten it.
+    "retry_delay": timedelta(seconds=float(os.environ.get("TASK_RETRY_DELAY_SECONDS", "10"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "retry_policy": RetryTransientOnly(),

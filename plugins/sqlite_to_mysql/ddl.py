@@ -24,7 +24,8 @@ def column_definition(col: ColumnPlan) -> str:
 def create_table(tp: TablePlan, server: ServerInfo) -> str:
     lines = [column_definition(c) for c in tp.columns]
     if tp.hidden_rowid:
-        lines.insert(0, f"{quote(tp.key_target[0])} BIGINT NOT NULL INVISIBLE")
+        # AUTO_INCREMENT: rows the application inserts later get a fresh id, as a rowid would
+        lines.insert(0, f"{quote(tp.key_target[0])} BIGINT NOT NULL AUTO_INCREMENT INVISIBLE")
     lines.append(f"PRIMARY KEY ({', '.join(quote(c) for c in tp.key_target)})")
     body = ",\n  ".join(lines)
     return (f"CREATE TABLE {quote(tp.target)} (\n  {body}\n) ENGINE=InnoDB "

@@ -50,6 +50,8 @@ def key_bytes(ddl: str) -> int | None:
         return None
     if upper.startswith("DECIMAL"):
         return 32
+    if upper == "UUID":
+        return 16
     return 8
 
 

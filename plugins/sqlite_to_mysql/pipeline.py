@@ -142,19 +142,36 @@ class Connections:
 
 def run_all(conns: Connections, *, source_path: str, database: str, settings: Settings, run_id: str,
             method: str = "auto", if_target_exists: str = "fail", report_base: str | None = None) -> dict:
-    """Every phase in order, in this process: what the DAG does, minus Airflow."""
+    """Every phase in order, in this process: what the DAG does, minus Airflow. The result
+    carries each phase's seconds (phase_seconds) for the benchmark."""
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        phases[name] = round(now - clock, 3)
+        clock = now
+
     src = conns.source()
     server_conn = conns.server()
     server = server_info(server_conn)
     plan = preflight(src, source_path=source_path, database=database, server=server, settings=settings)
     require_no_blockers(plan)
+    lap("preflight")
     setup_target(server_conn, conns.database, plan, server, run_id=run_id, if_target_exists=if_target_exists)
     dst = conns.database()
     chosen = load_method(dst, method)
+    lap("setup_target")
     copies = {t.source: copy_one(src, dst, plan, t.source, run_id=run_id, method=chosen) for t in plan.tables}
+    lap("copy")
     final = finalize(dst, plan)
+    lap("finalize")
     verdicts = [verify_one(src, dst, plan, t.source) for t in plan.tables]
     result = assemble(plan, verdicts, copies, database_checks(dst, plan))
+    lap("verify")
+    result["phase_seconds"] = phases
+    result["load_method"] = chosen
     result["finalize"] = final
     result["report_dir"] = str(report.report_dir(run_id, report_base))
     try:

@@ -70,13 +70,13 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
         if plan.integrity != "ok":
             plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
                                  f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
-    profiles: dict[str, TableProfile] = {}
+    profiles = _profile_all(conn, source_path, [schema.tables[n] for n in names])
     decisions: dict[str, dict[str, Decision]] = {}
+    django = "django_migrations" in schema.tables
     for name in names:
-        table = schema.tables[name]
-        kinds = {c.name: read_declared(c.declared_type, json_checked=c.json_checked).kind for c in table.columns}
-        profiles[name] = profile_table(conn, table, kinds)
-        decisions[name] = _decide_columns(table, profiles[name], server, settings, widen=set())
+        uuids = _django_uuid_columns(conn, schema.tables[name]) if django else set()
+        decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
+                                          uuid_columns=uuids)
     _unify_foreign_key_types(schema, names, decisions, profiles, server, settings)
     for name in names:
         plan.tables.append(_table_plan(conn, schema.tables[name], table_names, profiles[name],
@@ -105,6 +105,61 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     _orphans(conn, plan, names)
     _not_migrated(schema, names, plan)
     return plan
+
+
+def _profile_all(conn: sqlite3.Connection, source_path: str, tables: list[SourceTable]) -> dict[str, TableProfile]:
+    """Profile tables on two connections at once, biggest first: SQLite scans in C without
+    holding the GIL, so both cores work."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlite_to_mysql.source import open_source
+    from sqlite_to_mysql.sqlite_functions import register
+
+    local = threading.local()
+    opened = []
+    lock = threading.Lock()
+
+    def connection() -> sqlite3.Connection:
+        if not hasattr(local, "conn"):
+            local.conn = register(open_source(source_path))
+            with lock:
+                opened.append(local.conn)
+        return local.conn
+
+    def work(table: SourceTable) -> tuple[str, TableProfile]:
+        kinds = {c.name: _profile_kind(c) for c in table.columns}
+        return table.name, profile_table(connection(), table, kinds)
+
+    sizes = {t.name: conn.execute(f"SELECT count(*) FROM {qi(t.name)}").fetchone()[0] for t in tables}
+    ordered = sorted(tables, key=lambda t: -sizes[t.name])
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="profile") as pool:
+            return dict(pool.map(work, ordered))
+    finally:
+        for c in opened:
+            c.close()
+
+
+def _django_uuid_columns(conn: sqlite3.Connection, table: SourceTable) -> set[str]:
+    """Django declares exactly `char(32)` for UUIDField on SQLite (CharField is varchar), and
+    writes 32 lowercase hex digits: such columns of a Django database are UUIDs."""
+    found = set()
+    for col in table.columns:
+        if col.declared_type.strip().lower() != "char(32)":
+            continue
+        c = qi(col.name)
+        bad = conn.execute(f"SELECT count(*) FROM {qi(table.name)} WHERE {c} IS NOT NULL AND NOT "
+                           f"(typeof({c}) = 'text' AND length({c}) = 32 AND {c} NOT GLOB '*[^0-9a-f]*')"
+                           ).fetchone()[0]
+        if not bad:
+            found.add(col.name)
+    return found
+
+
+def _profile_kind(column) -> str:
+    declared = read_declared(column.declared_type, json_checked=column.json_checked)
+    return "char" if declared.kind == "text" and declared.fixed else declared.kind
 
 
 def _check_overrides(schema: SourceSchema, names: list[str], settings: Settings) -> None:
@@ -173,7 +228,7 @@ def column_names(table: SourceTable) -> dict[str, str]:
 
 
 def _decide_columns(table: SourceTable, profile: TableProfile, server: ServerInfo, settings: Settings,
-                    widen: set[str]) -> dict[str, Decision]:
+                    widen: set[str], uuid_columns: set[str] = frozenset()) -> dict[str, Decision]:
     roles = _roles(table)
     targets = column_names(table)
     result = {}
@@ -183,7 +238,8 @@ def _decide_columns(table: SourceTable, profile: TableProfile, server: ServerInf
         result[col.name] = decide(
             col.name, targets[col.name], col.declared_type, col.notnull, profile.columns[col.name],
             roles[col.name], server, override=settings.type_overrides.get(f"{table.name}.{col.name}"),
-            widen=col.name in widen, json_checked=col.json_checked, default=col.default)
+            widen=col.name in widen, json_checked=col.json_checked, default=col.default,
+            django_uuid=col.name in uuid_columns)
     return result
 
 
@@ -234,6 +290,9 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
         tp.notes.append(f"generated columns {gen} are not copied (their values derive from other columns; "
                         f"add them in MySQL with GENERATED ALWAYS AS if needed)")
     alias = table.rowid_alias
+    if hidden:
+        highest = conn.execute(f"SELECT max({key_source[0]}) FROM {qi(table.name)}").fetchone()[0] or 0
+        tp.auto_increment_next = highest + 1
     if alias:
         highest = profile.columns[alias].int_max or 0
         tp.auto_increment_next = max(highest, table.sequence or 0) + 1

@@ -19,12 +19,14 @@ NON_ASCII_GLOB = "*[^" + chr(1) + "-" + chr(127) + "]*"
 def fast_datetime_sql(col: str) -> str:
     """True where the text is already a valid 'YYYY-MM-DD HH:MM:SS[.ffffff]' (checked in C)."""
     globs = " OR ".join(f"{col} GLOB '{g}'" for g in DATETIME_GLOBS)
-    return (f"(typeof({col}) = 'text' AND ({globs}) AND date(substr({col}, 1, 10)) = substr({col}, 1, 10)"
-            f" AND time(substr({col}, 12, 8)) = substr({col}, 12, 8))")
+    # date() keeps '2021-02-30' as it is; through julianday() it becomes '2021-03-02' and differs
+    return (f"(typeof({col}) = 'text' AND ({globs}) AND date(julianday(substr({col}, 1, 10))) = substr({col}, 1, 10)"
+            f" AND time(substr({col}, 12, 8)) = substr({col}, 12, 8) AND {col} >= '1000')")
 
 
 def fast_date_sql(col: str) -> str:
-    return f"(typeof({col}) = 'text' AND {col} GLOB '{DATE_GLOB}' AND date({col}) = {col})"
+    return (f"(typeof({col}) = 'text' AND {col} GLOB '{DATE_GLOB}' AND date(julianday({col})) = {col} "
+            f"AND {col} >= '1000')")
 
 
 def fast_time_sql(col: str) -> str:
@@ -69,46 +71,63 @@ class TableProfile:
     columns: dict[str, ColumnProfile] = field(default_factory=dict)
 
 
-_ALWAYS = [
-    ("nulls", "sum({c} IS NULL)"),
+_BASIC = [
+    ("non_null", "count({c})"),
     ("integers", "sum(typeof({c}) = 'integer')"),
     ("reals", "sum(typeof({c}) = 'real')"),
     ("texts", "sum(typeof({c}) = 'text')"),
-    ("blobs", "sum(typeof({c}) = 'blob')"),
     ("int_min", "min(CASE WHEN typeof({c}) = 'integer' THEN {c} END)"),
     ("int_max", "max(CASE WHEN typeof({c}) = 'integer' THEN {c} END)"),
+]
+# The decimal places of a REAL are the smallest k with x = round(x, k): a k-place decimal that
+# reads back as x exists, so the shortest round-trip form has k places, and none with fewer
+# does. Checked in C up to 4 places; REALs needing more go through Python (code 99).
+_REAL_SCALE = ("CASE WHEN {c} = round({c}) THEN 0 WHEN {c} = round({c}, 1) THEN 1 WHEN {c} = round({c}, 2) "
+               "THEN 2 WHEN {c} = round({c}, 3) THEN 3 WHEN {c} = round({c}, 4) THEN 4 ELSE 99 END")
+_FINITE = "{c} BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308"
+_NUMERIC = [
+    ("nonfinite", "sum(typeof({c}) = 'real' AND NOT " + _FINITE + ")"),
+    ("real_scale", "max(CASE WHEN typeof({c}) = 'real' AND " + _FINITE + " THEN " + _REAL_SCALE + " END)"),
+    ("real_min", "min(CASE WHEN typeof({c}) = 'real' AND " + _FINITE + " THEN {c} END)"),
+    ("real_max", "max(CASE WHEN typeof({c}) = 'real' AND " + _FINITE + " THEN {c} END)"),
+    ("non_numeric_text", "sum(typeof({c}) = 'text' AND CAST({c} AS NUMERIC) IS NOT {c})"),
+]
+_TEXTUAL = [
     ("text_max_chars", "max(CASE WHEN typeof({c}) = 'text' THEN length({c}) END)"),
     ("text_max_bytes", "max(CASE WHEN typeof({c}) = 'text' THEN length(CAST({c} AS BLOB)) END)"),
     ("blob_max_bytes", "max(CASE WHEN typeof({c}) = 'blob' THEN length({c}) END)"),
-    ("nonfinite", "sum(typeof({c}) = 'real' AND abs({c}) > 1.7976931348623157e308)"),
-    ("numeric_shape", "s2m_decimal_shape({c}) FILTER (WHERE typeof({c}) = 'real' "
-                      "AND abs({c}) <= 1.7976931348623157e308)"),
-]
-_TEXTUAL = [
     ("non_ascii", "sum(typeof({c}) = 'text' AND {c} GLOB :non_ascii)"),
     ("with_nul", "sum(typeof({c}) = 'text' AND instr(CAST({c} AS BLOB), x'00') > 0)"),
-    ("trailing_space", "sum(typeof({c}) = 'text' AND {c} GLOB '* ')"),
-    ("non_numeric_text", "sum(typeof({c}) = 'text' AND CAST({c} AS NUMERIC) IS NOT {c})"),
 ]
-# Extra aggregates by declared kind: only what the mapping of that kind needs to decide.
+_TRAILING_SPACE = ("trailing_space", "sum(typeof({c}) = 'text' AND {c} GLOB '* ')")
+# Aggregates by declared kind: only what the mapping of that kind needs to decide.
 _BY_KIND = {
-    "datetime": [("nonstandard_datetime", "sum(typeof({c}) != 'null' AND NOT {fast_dt})"),
-                 ("with_fraction", "sum(typeof({c}) = 'text' AND {c} GLOB '*:[0-9][0-9].[0-9]*')")],
-    "date": [("nonstandard_date", "sum(typeof({c}) != 'null' AND NOT {fast_d})")],
-    "time": [("nonstandard_time", "sum(typeof({c}) != 'null' AND NOT {fast_t})")],
-    "json": [("invalid_json", "sum(typeof({c}) = 'text' AND NOT json_valid({c}))")],
+    "int": _BASIC,
+    "bool": _BASIC + [_NUMERIC[-1]],
+    "decimal": _BASIC + _NUMERIC,
+    "double": _BASIC + _NUMERIC,
+    "datetime": _BASIC + [("nonstandard_datetime", "sum({c} IS NOT NULL AND NOT {fast_dt})"),
+                          ("with_fraction", "sum(typeof({c}) = 'text' AND {c} GLOB '*:[0-9][0-9].[0-9]*')"),
+                          _TEXTUAL[0]],
+    "date": _BASIC + [("nonstandard_date", "sum({c} IS NOT NULL AND NOT {fast_d})"), _TEXTUAL[0]],
+    "time": _BASIC + [("nonstandard_time", "sum({c} IS NOT NULL AND NOT {fast_t})"), _TEXTUAL[0]],
+    "text": _BASIC + _TEXTUAL,
+    "char": _BASIC + _TEXTUAL + [_TRAILING_SPACE],
+    "blob": _BASIC + _TEXTUAL,
+    "json": _BASIC + _TEXTUAL + [("invalid_json", "sum(typeof({c}) = 'text' AND NOT json_valid({c}))")],
+    "unknown": _BASIC + _NUMERIC + _TEXTUAL,
 }
 
 
 def aggregates_for(kind: str) -> list[tuple[str, str]]:
-    return _ALWAYS + _TEXTUAL + _BY_KIND.get(kind, [])
+    return _BY_KIND.get(kind, _BY_KIND["unknown"])
 
 
 def profile_table(conn: sqlite3.Connection, table: SourceTable, kinds: dict[str, str]) -> TableProfile:
-    """Profile every column of the table in a single scan (SQLite does the work in C;
-    Python is called only for REAL values, to learn their exact decimal shape).
+    """Profile every column of the table in one scan, SQLite doing the work in C.
 
-    kinds maps column name -> declared kind, which selects the checks worth running."""
+    kinds maps column name -> declared kind ('char' for fixed-width text), which selects
+    the checks worth running on that column."""
     columns = [c.name for c in table.columns if not c.generated]
     selects = ["count(*)"]
     payload = []
@@ -128,19 +147,38 @@ def profile_table(conn: sqlite3.Connection, table: SourceTable, kinds: dict[str,
     pos = 1
     for name, aggregates in plan:
         col = ColumnProfile()
+        values = {}
         for key, _template in aggregates:
-            value = row[pos]
+            values[key] = row[pos]
             pos += 1
-            if key == "numeric_shape":
-                digits, scale, _bad = (int(x) for x in (value or "0,0,0").split(","))
-                col.numeric_digits, col.numeric_scale = digits, scale
-            elif key in ("int_min", "int_max"):
+        for key, value in values.items():
+            if key in ("int_min", "int_max"):
                 setattr(col, key, value)
-            else:
+            elif hasattr(col, key):
                 setattr(col, key, value or 0)
+        col.nulls = profile.rows - (values["non_null"] or 0)
+        col.blobs = (values["non_null"] or 0) - col.integers - col.reals - col.texts
+        _real_shape(conn, table.name, name, col, values)
         profile.columns[name] = col
     _add_numeric_text_shape(conn, table, profile)
     return profile
+
+
+def _real_shape(conn, table: str, name: str, col: ColumnProfile, values: dict) -> None:
+    if values.get("real_scale") is None:
+        return
+    extremes = [abs(v) for v in (values["real_min"], values["real_max"]) if v is not None]
+    col.numeric_digits = max(len(str(int(v))) if v >= 1 else 0 for v in extremes)
+    col.numeric_scale = values["real_scale"]
+    if col.numeric_scale == 99:
+        # Some value was not settled in C (more than 4 places, or more digits than SQLite's
+        # round() carries): read every REAL's exact shape in Python instead.
+        c = qi(name)
+        shape = conn.execute(f"SELECT s2m_decimal_shape({c}) FILTER (WHERE typeof({c}) = 'real' AND "
+                             f"{_FINITE.format(c=c)}) FROM {qi(table)}").fetchone()[0]
+        digits, scale, _bad = (int(x) for x in (shape or "0,0,0").split(","))
+        col.numeric_digits = max(col.numeric_digits, digits)
+        col.numeric_scale = scale
 
 
 def _add_numeric_text_shape(conn: sqlite3.Connection, table: SourceTable, profile: TableProfile) -> None:

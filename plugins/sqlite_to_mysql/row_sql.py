@@ -32,7 +32,7 @@ def value_sql(col: ColumnPlan) -> str:
     if col.kind in ("decimal", "double"):
         if not storage.get("real") and not storage.get("text") and col.kind == "decimal":
             return c
-        limit = " AND abs({c}) <= 9007199254740992".format(c=c) if col.kind == "double" else ""
+        limit = f" AND {c} BETWEEN -9007199254740992 AND 9007199254740992" if col.kind == "double" else ""
         return f"CASE WHEN typeof({c}) = 'integer'{limit} THEN {c} ELSE {udf} END"
     if col.kind == "datetime":
         fast = DATETIME_GLOBS if col.args[0] == 6 else DATETIME_GLOBS[:1]
@@ -48,6 +48,9 @@ def value_sql(col: ColumnPlan) -> str:
         return c
     if col.kind == "blob":
         return c
+    if col.kind == "uuid":
+        return (f"substr({c}, 1, 8) || '-' || substr({c}, 9, 4) || '-' || substr({c}, 13, 4) || '-' || "
+                f"substr({c}, 17, 4) || '-' || substr({c}, 21)")
     raise AssertionError(col.kind)
 
 

@@ -20,6 +20,7 @@ CONVERTERS = {
     "time": lambda v, fsp, _b: values.time_text(v, fsp),
     "text": lambda v, _a, _b: values.text_text(v),
     "json": lambda v, _a, _b: values.text_text(v),
+    "uuid": lambda v, _a, _b: values.uuid_text(v),
 }
 
 

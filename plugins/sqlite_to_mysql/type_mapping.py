@@ -54,9 +54,13 @@ class Decision:
 
 def decide(name: str, target: str, declared_type: str, notnull: bool, prof: ColumnProfile, role: Role,
            server: ServerInfo, *, override: str | None = None, widen: bool = False,
-           json_checked: bool = False, default: str | None = None) -> Decision:
+           json_checked: bool = False, default: str | None = None, django_uuid: bool = False) -> Decision:
     declared = read_declared(declared_type, json_checked=json_checked)
-    if override:
+    if django_uuid and not override and not widen and server.is_mariadb and server.version >= (10, 7, 0):
+        kind, ddl, args = "uuid", "UUID", (None, None)
+        reason = ("Django UUIDField (char(32) of a Django database): MariaDB 10.7+ native UUID, the type "
+                  "Django itself uses there; it sends UUIDs with dashes, which CHAR(32) cannot hold")
+    elif override:
         kind, ddl, args = parse_override(override)
         reason = f"override {override!r}"
     elif widen:
@@ -327,13 +331,13 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
         overflow = _int_digits(prof) > p - s or prof.numeric_scale > s
         count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
         where = null_clause + "typeof({c}) NOT IN ('integer', 'null')" + \
-            (" OR abs({c}) >= 1e%d" % (p - s) if prof.integers else "")
+            (" OR {c} NOT BETWEEN -%s AND %s" % ((10 ** (p - s) - 1,) * 2) if prof.integers else "")
         return (None if overflow else count), where
     if kind == "double":
         big_ints = any(v is not None and abs(v) > 2 ** 53 for v in (prof.int_min, prof.int_max))
         count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
         return (None if big_ints else count), null_clause + "typeof({c}) NOT IN ('integer', 'real', 'null') " \
-            "OR abs({c}) > 1.7976931348623157e308 OR abs({c}) > 9007199254740992"
+            "OR {c} NOT BETWEEN -9007199254740992 AND 9007199254740992"
     if kind == "bool":
         clean = not prof.reals and not prof.texts and not prof.blobs and \
             (prof.int_min is None or (prof.int_min >= 0 and prof.int_max <= 1))
@@ -346,6 +350,8 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
         fast = {"datetime": profiling.fast_datetime_sql, "date": profiling.fast_date_sql,
                 "time": profiling.fast_time_sql}[kind]("{c}")
         return (pk_nulls if not nonstandard else None), null_clause + f"typeof({{c}}) != 'null' AND NOT {fast}"
+    if kind == "uuid":
+        return 0, "0"
     if kind in ("text", "json"):
         suspicious = prof.non_ascii or prof.blobs or (kind == "json" and prof.invalid_json)
         where = null_clause + "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"

@@ -203,6 +203,16 @@ def time_text(value, fsp: int = 6) -> str:
     return text + ("." + f"{moment.microsecond:06d}"[:fsp] if fsp else "")
 
 
+_UUID_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def uuid_text(value) -> str:
+    """Django's UUIDField text (32 lowercase hex digits) in MariaDB's UUID form, with dashes."""
+    if not isinstance(value, str) or not _UUID_HEX.fullmatch(value):
+        raise ValueConflict(f"{excerpt(value)!r} is not 32 lowercase hex digits")
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
 def text_text(value) -> str:
     """Text column content: numbers keep their full precision (repr, not SQLite's 15 digits)."""
     if isinstance(value, str):
