@@ -6,6 +6,7 @@ from __future__ import annotations
 from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.sdk import DAG, Param, TaskGroup
 
+from operators.cutover_operators import CaptureChangesOperator
 from operators.migration_layout import source_layout, task_name
 from operators.migration_operators import (CopyTableOperator, FinalizeOperator, MigrationPreflightOperator,
                                            MigrationReportOperator, SetupTargetOperator, VerifyTableOperator)
@@ -58,6 +59,11 @@ PARAMS = {
     "integrity_check": Param("full", enum=["full", "quick", "skip"], title="SQLite integrity check",
                              description="PRAGMA integrity_check (full) or quick_check before anything."),
     "diff_examples": Param(20, type="integer", minimum=1, maximum=1000, title="Differences shown per table"),
+    "capture_changes": Param(False, type="boolean", title="Capture changes for a cutover",
+                             description="Before the copy, install triggers in the SQLite file that log every "
+                                         "write the application makes from then on, so it can keep running "
+                                         "during the migration and sqlite_to_mysql_cutover applies those writes "
+                                         "(docs/cutover.md). Verification then counts them as pending."),
 }
 
 with DAG(
@@ -90,7 +96,8 @@ with DAG(
     report = MigrationReportOperator(
         task_id="report", pool=MYSQL_POOL, trigger_rule="none_failed",
         tables={t: (c.task_id, v.task_id) for t, (c, v) in tasks.items()})
-    preflight >> proceed >> setup
+    capture = CaptureChangesOperator(task_id="capture_changes")
+    preflight >> proceed >> capture >> setup
     setup >> finalize >> report
     for _copy, verify in tasks.values():
         verify >> report

@@ -1,0 +1,128 @@
+"""Cutover of the application from SQLite to MySQL with a write freeze of seconds, a rollback
+that loses nothing, and the cleanup that ends the rollback window. Three DAGs, one file:
+
+- sqlite_to_mysql_cutover: prepare -> catch_up -> verify_live -> freeze_and_switch, and the
+  `release` teardown that leaves no freeze behind whatever happened;
+- sqlite_to_mysql_rollback: check -> rollback (back to SQLite with every write made on MySQL),
+  with the same `release` teardown;
+- sqlite_to_mysql_cutover_cleanup: removes change capture on both sides.
+
+The source must have been migrated with capture_changes=true (docs/cutover.md).
+"""
+from __future__ import annotations
+
+from airflow.sdk import DAG, Param
+
+from operators.cutover_operators import (CatchUpOperator, CleanupOperator, CutoverPrepareOperator,
+                                         FreezeAndSwitchOperator, ReleaseOperator, RollbackCheckOperator,
+                                         RollbackOperator, VerifyLiveOperator)
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+
+TAGS = ["migration", "cutover", "sqlite", "mysql"]
+
+
+def _confirm(word: str, what: str) -> Param:
+    return Param("", type="string", title="Confirmation",
+                 description=f"Type `{word} <target database>` (the schema of mysql_target) to {what}.")
+
+
+def _timing_params(freeze_default: int) -> dict:
+    return {
+        "freeze_timeout_seconds": Param(freeze_default, type="integer", minimum=5, maximum=900,
+                                        title="Freeze timeout (s)",
+                                        description="Writes are frozen at most this long: past it the freeze lifts "
+                                                    "itself (it is written into the freeze triggers) and the run "
+                                                    "fails, having switched nothing."),
+        "max_lag_changes": Param(1000, type="integer", minimum=0, title="Lag before freezing (changes)",
+                                 description="Catch up until at most this many captured changes wait."),
+        "catch_up_timeout_minutes": Param(60, type="integer", minimum=1, title="Catch-up timeout (minutes)",
+                                          description="Fail when the lag does not shrink below the limit in time."),
+        "batch_size": Param(2000, type="integer", minimum=100, maximum=50000, title="Changes per batch"),
+    }
+
+
+CUTOVER_DOC = """
+### Switch the application from SQLite to MySQL
+
+Needs a migration run with **capture_changes** on (every write since its copy is captured).
+
+1. Trigger with **mode = rehearsal**: everything runs (catch-up, live verification, freeze, last
+   changes, final check) except the switch; writes are unfrozen again. The `freeze_and_switch` log
+   says how long writes were frozen.
+2. Trigger with **mode = switch** and **confirm = `SWITCH <database>`**. The switch actions come from
+   the Airflow Variable `sqlite_to_mysql_cutover` (settings file, command, webhook): see
+   docs/cutover.md. SQLite stays read-only afterwards (a guard against stale app instances).
+
+The freeze lasts `freeze_timeout_seconds` at most, even if the worker dies (the deadline is in the
+triggers); the `release` teardown and the next run's `prepare` remove anything left behind.
+Reports: `$AIRFLOW_HOME/reports/<run_id>/cutover.{json,md}`.
+"""
+
+with DAG(
+    dag_id="sqlite_to_mysql_cutover",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=TAGS,
+    doc_md=CUTOVER_DOC,
+    params={
+        "mode": Param("rehearsal", enum=["rehearsal", "switch"], title="Mode",
+                      description="rehearsal: everything but the switch, then unfreeze. switch: the real one."),
+        "confirm": _confirm("SWITCH", "allow mode=switch"),
+        **_timing_params(30),
+    },
+) as cutover_dag:
+    prepare = CutoverPrepareOperator(task_id="prepare", pool=MYSQL_POOL)
+    catch_up = CatchUpOperator(task_id="catch_up", pool=MYSQL_POOL)
+    verify_live = VerifyLiveOperator(task_id="verify_live", pool=MYSQL_POOL)
+    freeze_and_switch = FreezeAndSwitchOperator(task_id="freeze_and_switch", pool=MYSQL_POOL)
+    release = ReleaseOperator(task_id="release", pool=MYSQL_POOL)
+    prepare >> catch_up >> verify_live >> freeze_and_switch >> release.as_teardown(setups=prepare,
+                                                                                   on_failure_fail_dagrun=True)
+
+ROLLBACK_DOC = """
+### Roll the application back to SQLite
+
+Every write made on MySQL since the switch (captured by triggers there) is applied to SQLite
+first: catch-up while the application writes, a short MySQL write freeze, the rest, a check of
+counts and of every changed row; then the switch actions point the application at SQLite and
+SQLite accepts writes again. MySQL stays read-only as a guard. Confirm with `ROLLBACK <database>`.
+"""
+
+with DAG(
+    dag_id="sqlite_to_mysql_rollback",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=TAGS,
+    doc_md=ROLLBACK_DOC,
+    params={"confirm": _confirm("ROLLBACK", "roll back"), **_timing_params(60)},
+) as rollback_dag:
+    check = RollbackCheckOperator(task_id="check", pool=MYSQL_POOL)
+    rollback_task = RollbackOperator(task_id="rollback", pool=MYSQL_POOL)
+    rollback_release = ReleaseOperator(task_id="release", pool=MYSQL_POOL)
+    check >> rollback_task >> rollback_release.as_teardown(setups=check, on_failure_fail_dagrun=True)
+
+CLEANUP_DOC = """
+### End the rollback window
+
+Removes change capture (triggers and change logs) from SQLite and MySQL. After this, a rollback
+can no longer bring MySQL's writes back. The read-only guard on the side the application left
+stays unless **remove_guard** is set. Confirm with `CLEANUP <database>`.
+"""
+
+with DAG(
+    dag_id="sqlite_to_mysql_cutover_cleanup",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=TAGS,
+    doc_md=CLEANUP_DOC,
+    params={"confirm": _confirm("CLEANUP", "remove change capture"),
+            "remove_guard": Param(False, type="boolean", title="Remove the read-only guard too",
+                                  description="Make the side the application left writable again.")},
+) as cleanup_dag:
+    CleanupOperator(task_id="cleanup", pool=MYSQL_POOL)

@@ -1,0 +1,248 @@
+"""Operators of the cutover, rollback and cleanup DAGs, and the migration DAG's capture task.
+
+Each opens its connections through the hooks and runs one step of sqlite_to_mysql.cutover or
+.rollback. The migration plan travels in the SQLite file itself (capture stores it there), so
+these DAGs need nothing from the migration run's XCom. Every step holds a MySQL named lock
+for the target database while it runs: two steps (say, a rollback and a cutover's teardown)
+never work on the same databases at once, and a dead worker's lock goes with its session.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+
+from airflow.sdk import BaseOperator, Variable
+
+from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.sqlite_source_hook import SqliteSourceHook
+from mysql_common.errors import ConfigurationError, TransientError
+from sqlite_to_mysql import capture, cutover, report, rollback
+from sqlite_to_mysql.catchup import ForwardSync, catch_up
+from sqlite_to_mysql.cutover_errors import CutoverError
+from sqlite_to_mysql.cutover_verify import explain_pending
+from sqlite_to_mysql.plan import Plan
+from sqlite_to_mysql.switch import SwitchConfig, mysql_database, sqlite_database
+
+log = logging.getLogger(__name__)
+SWITCH_VARIABLE = "sqlite_to_mysql_cutover"
+LOCK_WAIT_SECONDS = 10
+# differences the migration's verification lists while capture runs, so each can be matched
+# against the change log (only unexplained ones are shown)
+PENDING_EXAMPLES = 100_000
+
+
+def switch_config() -> SwitchConfig:
+    """The switch actions, from the Airflow Variable the deployer sets (never the trigger form)."""
+    return SwitchConfig.from_dict(Variable.get(SWITCH_VARIABLE, default=None, deserialize_json=True))
+
+
+def require_confirmation(params: dict, word: str, database: str) -> None:
+    expected = f"{word} {database}"
+    if (params.get("confirm") or "").strip() != expected:
+        raise ConfigurationError(f"this run needs the confirmation {expected!r} in the trigger form's confirm "
+                                 f"field (got {params.get('confirm')!r})")
+
+
+class _CutoverOperator(BaseOperator):
+    ui_color = "#f4ece8"
+
+    def __init__(self, *, sqlite_conn_id: str = "sqlite_source", mysql_conn_id: str = "mysql_target",
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sqlite_conn_id = sqlite_conn_id
+        self.mysql_conn_id = mysql_conn_id
+
+    @contextlib.contextmanager
+    def opened(self, context):
+        """A Cutover over fresh connections, holding the target database's cutover lock."""
+        source_hook = SqliteSourceHook(self.sqlite_conn_id)
+        src = source_hook.get_conn(read_only=False)
+        dst = None
+        try:
+            plan = capture.stored_plan(src)
+            dst = MySqlTargetHook(self.mysql_conn_id, database=plan.database).get_conn()
+            config = switch_config()
+            app = MySqlTargetHook(config.app_conn_id).airflow_connection()
+            ssl = app.extra_dejson.get("ssl") or {}
+            app_mysql = mysql_database(host=app.host or "localhost", port=app.port or 3306, user=app.login or "",
+                                       password=app.password, database=plan.database,
+                                       ssl=json.loads(ssl) if isinstance(ssl, str) else ssl)
+            cut = cutover.Cutover(src=src, dst=dst, plan=plan, run_id=context["run_id"], config=config,
+                                  app_mysql=app_mysql, app_sqlite=sqlite_database(str(source_hook.path())),
+                                  batch_size=int(context["params"].get("batch_size", 2000)))
+            with _locked(dst, plan.database):
+                try:
+                    yield cut
+                except sqlite3.OperationalError as exc:
+                    if "locked" in str(exc) or "busy" in str(exc):  # the application's writer, for a while
+                        raise TransientError(f"SQLite stayed locked past the busy timeout: {exc}") from exc
+                    raise
+        finally:
+            if dst is not None:
+                dst.close()
+            src.close()
+
+
+@contextlib.contextmanager
+def _locked(dst, database: str):
+    name = f"s2m_cutover:{database}"[:64]
+    cur = dst.cursor()
+    cur.execute("SELECT GET_LOCK(%s, %s)", (name, LOCK_WAIT_SECONDS))
+    if cur.fetchone()[0] != 1:
+        raise CutoverError(f"another cutover, rollback or cleanup step is working on {database} right now: "
+                           f"wait for it to finish")
+    try:
+        yield
+    finally:
+        cur.execute("SELECT RELEASE_LOCK(%s)", (name,))
+
+
+def _write_report(context, name: str, data: dict) -> str:
+    directory = report.report_dir(context["run_id"])
+    paths = report.write(directory, name, data, cutover.markdown(name, data))
+    log.info("report: %s", ", ".join(map(str, paths)))
+    return str(directory)
+
+
+class CaptureChangesOperator(BaseOperator):
+    """Migration DAG, before the copy: with capture_changes, triggers log every write the
+    application makes from now on, so the cutover can apply them."""
+
+    ui_color = "#f4ece8"
+
+    def __init__(self, *, sqlite_conn_id: str = "sqlite_source", plan_task_id: str = "preflight", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sqlite_conn_id = sqlite_conn_id
+        self.plan_task_id = plan_task_id
+
+    def execute(self, context):
+        if not context["params"].get("capture_changes"):
+            log.info("capture_changes is off: writes made during this migration will not reach MySQL; "
+                     "stop the application's writes, or trigger with capture_changes=true to cut over later")
+            return {"capture": "off"}
+        text = context["ti"].xcom_pull(task_ids=self.plan_task_id, key="plan")
+        if not text:
+            raise CutoverError("no plan from the preflight task of this run: clear 'preflight' first")
+        src = SqliteSourceHook(self.sqlite_conn_id).get_conn(read_only=False)
+        try:
+            return capture.install(src, Plan.from_json(text), run_id=context["run_id"])
+        finally:
+            src.close()
+
+
+class CutoverPrepareOperator(_CutoverOperator):
+    """Checks the confirmation, resolves what an earlier run left, installs capture on MySQL."""
+
+    def execute(self, context):
+        params = context["params"]
+        with self.opened(context) as cut:
+            if params["mode"] == "switch":
+                require_confirmation(params, "SWITCH", cut.plan.database)
+            log.info("switch actions configured (Variable %s): %s", SWITCH_VARIABLE,
+                     cut.config.describe() or "none")
+            return cutover.prepare(cut)
+
+
+class CatchUpOperator(_CutoverOperator):
+    """Applies captured changes to MySQL until the lag is small; logs changes and seconds."""
+
+    def execute(self, context):
+        params = context["params"]
+        with self.opened(context) as cut:
+            return cutover.catch_up_step(cut, max_lag_changes=int(params["max_lag_changes"]),
+                                         timeout=60.0 * float(params["catch_up_timeout_minutes"]))
+
+
+class VerifyLiveOperator(_CutoverOperator):
+    """Every table's checksums while the application writes; the freeze re-checks what moved."""
+
+    def execute(self, context):
+        params = context["params"]
+        with self.opened(context) as cut:
+            return cutover.verify_live(cut, max_lag_changes=int(params["max_lag_changes"]),
+                                       timeout=60.0 * float(params["catch_up_timeout_minutes"]))
+
+
+class FreezeAndSwitchOperator(_CutoverOperator):
+    """Freeze SQLite writes, apply the last changes, check, switch (or rehearse, then unfreeze)."""
+
+    def execute(self, context):
+        params = context["params"]
+        live = context["ti"].xcom_pull(task_ids="verify_live")
+        if not live:
+            raise CutoverError("no result from verify_live in this run: clear it first")
+        with self.opened(context) as cut:
+            if params["mode"] == "switch":
+                require_confirmation(params, "SWITCH", cut.plan.database)
+            result = cutover.freeze_and_switch(
+                cut, live, mode=params["mode"], timeout=float(params["freeze_timeout_seconds"]),
+                max_lag_changes=int(params["max_lag_changes"]),
+                catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]))
+        result["report_dir"] = _write_report(context, "cutover", result)
+        return cutover.summary(result)
+
+
+class ReleaseOperator(_CutoverOperator):
+    """Teardown: whatever happened before, leave no freeze behind (see cutover.release)."""
+
+    ui_color = "#fbe3dc"
+
+    def execute(self, context):
+        with self.opened(context) as cut:
+            return cutover.release(cut)
+
+
+class RollbackCheckOperator(_CutoverOperator):
+    """Rollback DAG's first step: the confirmation, and something to roll back."""
+
+    def execute(self, context):
+        with self.opened(context) as cut:
+            require_confirmation(context["params"], "ROLLBACK", cut.plan.database)
+            phase = capture.phase(cut.src)
+            if phase not in (capture.SWITCHED, capture.ROLLING_BACK):
+                raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
+            return capture.summary(cut.src)
+
+
+class RollbackOperator(_CutoverOperator):
+    """Brings every write made on MySQL back into SQLite, points the application at SQLite."""
+
+    def execute(self, context):
+        params = context["params"]
+        with self.opened(context) as cut:
+            require_confirmation(params, "ROLLBACK", cut.plan.database)
+            result = rollback.rollback(cut, timeout=float(params["freeze_timeout_seconds"]),
+                                       max_lag_changes=int(params["max_lag_changes"]),
+                                       catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]))
+        result["report_dir"] = _write_report(context, "rollback", result)
+        return cutover.summary(result)
+
+
+class CleanupOperator(_CutoverOperator):
+    """Ends the rollback window: capture triggers and change logs removed on both sides."""
+
+    def execute(self, context):
+        params = context["params"]
+        with self.opened(context) as cut:
+            require_confirmation(params, "CLEANUP", cut.plan.database)
+            return rollback.cleanup(cut, remove_guard=bool(params["remove_guard"]))
+
+
+def verify_with_capture(src, plan: Plan, table: str, verdict: dict, params: dict) -> dict:
+    """Migration DAG, verify task, while capture runs: differences on keys logged since the
+    capture began are pending changes, not losses (cutover_verify.explain_pending)."""
+    result = explain_pending(src, plan.table(table), verdict, max_examples=int(params.get("diff_examples", 20)))
+    if result["pending_differences"]:
+        log.info("%s: %d differing rows are changes made since the copy (%d keys logged): the cutover applies "
+                 "and re-checks them", table, result["pending_differences"], result["pending_changes"])
+    return result
+
+
+def catch_up_for_report(src, dst, plan: Plan, run_id: str) -> dict:
+    """Migration DAG, report task, while capture runs: apply what was captured so the
+    database-wide checks (foreign keys, counters) see one consistent snapshot."""
+    result = catch_up(ForwardSync(src, dst, plan, quarantine_run_id=run_id), max_lag_changes=1000, timeout=600)
+    log.info("applied %d changes captured during the migration before the database checks", result["changes"])
+    return result

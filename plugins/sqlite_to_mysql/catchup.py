@@ -1,0 +1,447 @@
+"""Catch-up: apply captured changes to the other side, in log order, idempotently.
+
+A change names a row by its key; applying it re-reads that row on the side that changed, in
+one snapshot with the batch of log entries, and writes the row (or deletes it) on the other
+side. Applying a change twice, or an older change after a newer one, ends in the same state,
+so a crash between the two sides' commits only repeats work:
+
+- forward (SQLite -> MySQL): SQLite commits are serial, so log sequence numbers are a prefix
+  of history; the last applied number is a watermark committed in MySQL with the rows;
+- backward (MySQL -> SQLite, the rollback): MySQL transactions commit out of sequence order,
+  so each entry is flagged `applied` after SQLite has committed it, and nothing is skipped.
+
+Rows go into MySQL as the exact literals the copy would have produced (row_sql), with REPLACE,
+which like SQLite's own REPLACE also removes a stale row holding a unique value the new row
+takes. They come back into SQLite the way Django writes them on SQLite.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from mysql_common.errors import mysql_errno
+from mysql_common.identifiers import quote
+from sqlite_to_mysql import row_sql, sqlite_functions, target_capture, target_state
+from sqlite_to_mysql.capture import CHANGELOG, Transaction, changes_after, key_columns
+from sqlite_to_mysql.copy import MAX_STATEMENT_BYTES, _row_json
+from sqlite_to_mysql.cutover_errors import CatchUpTooSlow, CutoverError, FreezeTimeout
+from sqlite_to_mysql.errors import TypeConflictError
+from sqlite_to_mysql.keys import rowid_expr
+from sqlite_to_mysql.plan import Plan, TablePlan
+from sqlite_to_mysql.source_schema import qi
+from sqlite_to_mysql.values import ValueConflict
+
+log = logging.getLogger(__name__)
+KEYS_PER_STATEMENT = 400
+IDENTITY_KINDS = ("int", "text", "json", "blob")  # a key of these kinds is stored as MySQL holds it
+# too long, out of range, incorrect value, truncated, invalid JSON, CHECK failed
+REFUSED_VALUE_ERRORS = {1264, 1265, 1292, 1366, 1406, 3140, 4025}
+
+
+@dataclass
+class Applied:
+    changes: int = 0  # log entries applied
+    written: int = 0  # rows written on the other side
+    deleted: int = 0  # keys deleted there (absent on the changed side)
+    quarantined: int = 0  # rows set aside under the quarantine policy
+    batches: int = 0
+
+    def add(self, other: "Applied") -> None:
+        for name in ("changes", "written", "deleted", "quarantined", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Lag:
+    changes: int
+    seconds: float
+
+
+def chunks(items: list, size: int = KEYS_PER_STATEMENT):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def sqlite_in(exprs: list[str], keys: list[tuple]) -> tuple[str, list]:
+    """`expr IN (...)` or `(a, b) IN (VALUES (...), ...)`: SQLite looks each key up by index."""
+    params = [v for key in keys for v in key]
+    if len(exprs) == 1:
+        return f"{exprs[0]} IN ({', '.join('?' for _ in keys)})", params
+    row = "(" + ", ".join("?" for _ in exprs) + ")"
+    return f"({', '.join(exprs)}) IN (VALUES {', '.join(row for _ in keys)})", params
+
+
+def mysql_in(columns: list[str], keys: list[tuple]) -> tuple[str, list]:
+    params = [v for key in keys for v in key]
+    cols = [quote(c) for c in columns]
+    if len(cols) == 1:
+        return f"{cols[0]} IN ({', '.join('%s' for _ in keys)})", params
+    row = "(" + ", ".join("%s" for _ in cols) + ")"
+    return f"({', '.join(cols)}) IN ({', '.join(row for _ in keys)})", params
+
+
+def mysql_key(tp: TablePlan, key: tuple) -> tuple | None:
+    """The MySQL value of a source key (None when no MySQL row can have it)."""
+    out = []
+    for col, value in zip(key_columns(tp), key):
+        if col is None:
+            out.append(int(value))
+        elif col.kind == "blob" or value is None:
+            out.append(value)
+        else:
+            try:
+                out.append(sqlite_functions.convert(col.kind, value, *(col.args + [None, None])[:2]))
+            except ValueConflict:
+                return None
+    return tuple(out)
+
+
+def _oldest_lag(oldest: float | None) -> float:
+    return max(0.0, time.time() - oldest) if oldest is not None else 0.0
+
+
+# --- forward: SQLite -> MySQL -----------------------------------------------------------
+
+class ForwardSync:
+    """Applies the SQLite change log to MySQL."""
+
+    direction = "sqlite->mysql"
+
+    def __init__(self, src: sqlite3.Connection, dst, plan: Plan, *, batch_size: int = 2000,
+                 quarantine_run_id: str = "cutover") -> None:
+        self.src, self.dst, self.plan, self.batch_size = src, dst, plan, batch_size
+        self.quarantine_run_id = quarantine_run_id
+        self.tables = {t.source: t for t in plan.tables}
+        sqlite_functions.register(src)
+        target_capture.ensure_tables(dst)
+        target_capture.sync_session(dst)
+        target_state.ensure(dst)
+        self.dst.cursor().execute(f"INSERT IGNORE INTO {quote(target_capture.STATE)} (name, value) "
+                                  f"VALUES ('applied_seq', '0')")
+        self.dst.commit()
+
+    def applied_seq(self) -> int:
+        value = target_capture.get_state(self.dst, "applied_seq")
+        self.dst.commit()
+        return int(value or 0)
+
+    def lag(self) -> Lag:
+        count, oldest, _newest = changes_after(self.src, self.applied_seq())
+        return Lag(count, _oldest_lag(oldest))
+
+    def apply_batch(self) -> Applied:
+        applied = int(target_capture.get_state(self.dst, "applied_seq", for_update=True) or 0)
+        width = max(len(t.key_source) for t in self.plan.tables)
+        cols = ", ".join(f"k{i}" for i in range(width))
+        work = []
+        self.src.execute("BEGIN")  # one snapshot: the log entries and the rows they name
+        try:
+            entries = self.src.execute(f"SELECT seq, tbl, rid, {cols} FROM {qi(CHANGELOG)} WHERE seq > ? "
+                                       f"ORDER BY seq LIMIT ?", (applied, self.batch_size)).fetchall()
+            for table, keys in _group(entries, lambda name: self._plan_of(name)).items():
+                tp = self.tables[table]
+                work.append((tp, keys, self._read(tp, list(keys))))
+        finally:
+            self.src.execute("COMMIT")
+        if not entries:
+            self.dst.rollback()
+            return Applied()
+        result = Applied(changes=len(entries), batches=1)
+        for tp, keys, rows in work:
+            result.add(self._write(tp, keys, *rows))
+        target_capture.set_state(self.dst, "applied_seq", entries[-1][0])
+        self.dst.commit()
+        return result
+
+    def _plan_of(self, name: str) -> TablePlan:
+        if name not in self.tables:
+            raise CutoverError(f"the change log names table {name!r}, which the migration plan does not have: "
+                               f"re-run the migration so plan and capture match")
+        return self.tables[name]
+
+    def _read(self, tp: TablePlan, keys: list[tuple]):
+        """(present rows: key -> MySQL row literal, quarantined: key -> (scan key, problems, row))."""
+        n = len(tp.key_source)
+        rowid = rowid_expr([c.source for c in tp.columns])
+        line = row_sql.line_sql(tp, rowid, "insert")
+        bad = row_sql.bad_row_sql(tp)
+        present, quarantined = {}, {}
+        for chunk in chunks(keys):
+            where, params = sqlite_in(tp.key_source, chunk)
+            good = f" AND NOT ({bad})" if bad else ""
+            try:
+                for row in self.src.execute(f"SELECT {', '.join(tp.key_source)}, {line} FROM {qi(tp.source)} "
+                                            f"WHERE {where}{good}", params):
+                    present[tuple(row[:n])] = row[n]
+            except sqlite3.OperationalError as exc:
+                raise self._explain(tp, chunk, exc) from None
+            if bad:
+                scan = rowid if tp.copy_by_rowid else ", ".join(tp.key_source)
+                values = ", ".join(f"typeof({qi(c.source)}), CAST({qi(c.source)} AS BLOB)" for c in tp.columns)
+                sql = (f"SELECT {', '.join(tp.key_source)}, {scan}, {row_sql.problems_sql(tp)}, {values} "
+                       f"FROM {qi(tp.source)} WHERE {where} AND ({bad})")
+                width = 1 if tp.copy_by_rowid else n
+                for row in self.src.execute(sql, params):
+                    quarantined[tuple(row[:n])] = (list(row[n:n + width]), row[n + width],
+                                                   _row_json(tp, row[n + width + 1:]))
+        return present, quarantined
+
+    def _explain(self, tp: TablePlan, keys: list[tuple], exc: Exception) -> Exception:
+        """A value written after preflight that does not fit its planned type: name it."""
+        for key in keys:
+            where, params = sqlite_in(tp.key_source, [key])
+            for col in tp.columns:
+                try:
+                    self.src.execute(f"SELECT {row_sql.sql_literal(col)} FROM {qi(tp.source)} WHERE {where}",
+                                     params).fetchall()
+                except sqlite3.OperationalError:
+                    value = self.src.execute(f"SELECT {qi(col.source)} FROM {qi(tp.source)} WHERE {where}",
+                                             params).fetchone()
+                    return TypeConflictError(
+                        f"{tp.source}.{col.source} at key {list(key)}: {value[0] if value else None!r} was written "
+                        f"after the migration planned {col.ddl_type} for it and does not fit; widen the column "
+                        f"(type_overrides) and migrate again, or migrate with on_type_conflict=quarantine")
+        return exc
+
+    def _write(self, tp: TablePlan, keys: dict, present: dict, quarantined: dict) -> Applied:
+        cur = self.dst.cursor()
+        table = quote(tp.target)
+        gone = [mysql_key(tp, k) for k in keys if k not in present]
+        gone = [k for k in gone if k is not None]
+        for chunk in chunks(gone):
+            where, params = mysql_in(tp.key_target, chunk)
+            cur.execute(f"DELETE FROM {table} WHERE {where}", params)
+        columns = ([quote(tp.key_target[0])] if tp.hidden_rowid else []) + [quote(c.target) for c in tp.columns]
+        prefix = f"REPLACE INTO {table} ({', '.join(columns)}) VALUES "
+        batch, size = [], 0
+        for key, line in present.items():
+            if batch and size + len(line) > MAX_STATEMENT_BYTES:
+                self._replace(tp, prefix, batch)
+                batch, size = [], 0
+            batch.append((key, line))
+            size += len(line) + 1
+        if batch:
+            self._replace(tp, prefix, batch)
+        if tp.quarantine_columns:
+            self._requarantine(tp, keys, quarantined)
+        return Applied(written=len(present), deleted=len(gone), quarantined=len(quarantined))
+
+    def _replace(self, tp: TablePlan, prefix: str, batch: list[tuple]) -> None:
+        try:
+            self.dst.cursor().execute(prefix + ",".join(line for _key, line in batch))
+        except Exception as exc:
+            if mysql_errno(exc) not in REFUSED_VALUE_ERRORS:
+                raise
+            match = re.search(r"at row (\d+)", str(exc))
+            key = list(batch[int(match.group(1)) - 1][0]) if match and int(match.group(1)) <= len(batch) else "?"
+            raise TypeConflictError(
+                f"{tp.source} at key {key}: MySQL refused a value written after the migration planned the "
+                f"column types ({exc}); widen the column (type_overrides) and migrate again, or migrate with "
+                f"on_type_conflict=quarantine") from None
+
+    def _requarantine(self, tp: TablePlan, keys: dict, quarantined: dict) -> None:
+        """The quarantine holds a table's rows that do not fit: keep it in step with the source."""
+        cur = self.dst.cursor()
+        if tp.copy_by_rowid:
+            scan_keys = [[rid] for rids in keys.values() for rid in rids if rid is not None]
+        else:
+            scan_keys = [list(k) for k in keys]
+        texts = [json.dumps(k) for k in scan_keys]
+        for chunk in chunks(texts):
+            cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s AND source_key IN "
+                        f"({', '.join('%s' for _ in chunk)})", [tp.target, *chunk])
+        if quarantined:
+            cur.executemany(
+                f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, row_data, "
+                f"created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
+                [(self.quarantine_run_id, tp.target, json.dumps(scan), problems, row)
+                 for scan, problems, row in quarantined.values()])
+
+
+def _group(entries, plan_of) -> dict[str, dict[tuple, set]]:
+    """table -> key -> rowids seen, in log order (the last state is what counts)."""
+    grouped: dict[str, dict[tuple, set]] = {}
+    for entry in entries:
+        table, rid = entry[1], entry[2]
+        width = len(plan_of(table).key_source)
+        key = tuple(entry[3:3 + width])
+        grouped.setdefault(table, {}).setdefault(key, set()).add(rid)
+    return grouped
+
+
+# --- backward: MySQL -> SQLite ----------------------------------------------------------
+
+def to_sqlite(kind: str, value):
+    """A MySQL value as Django stores that field on SQLite."""
+    if value is None:
+        return None
+    if kind in ("int", "bool"):
+        return int(value)
+    if kind == "decimal":
+        return str(value) if isinstance(value, Decimal) else value
+    if kind == "double":
+        return float(value)
+    if kind == "datetime":
+        return value.isoformat(" ") if isinstance(value, dt.datetime) else str(value)
+    if kind == "date":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == "time":
+        if isinstance(value, dt.timedelta):
+            value = (dt.datetime.min + value).time()
+        return value.isoformat() if isinstance(value, dt.time) else str(value)
+    if kind in ("text", "json"):
+        return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value
+    return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
+
+
+def key_param(col, raw: bytes):
+    """A key part logged on MySQL (the bytes verification hashes) as a MySQL query parameter."""
+    if col is not None and col.kind == "blob":
+        return raw
+    return raw.decode("utf-8")
+
+
+def sqlite_match(tp: TablePlan, keys: list[tuple]) -> tuple[str, list]:
+    """SQLite predicate for keys logged on MySQL: by value where SQLite stores the key as
+    MySQL does (index lookups), else by the canonical text verification compares."""
+    exprs, params = [], []
+    for col, expr in zip(key_columns(tp), tp.key_source):
+        if col is None or col.kind == "int":
+            exprs.append(expr)
+            params.append(lambda raw: int(raw.decode()))
+        elif col.kind in IDENTITY_KINDS:
+            exprs.append(expr)
+            params.append((lambda raw: raw) if col.kind == "blob" else (lambda raw: raw.decode("utf-8")))
+        else:
+            exprs.append(row_sql.canonical_sql(col))
+            params.append(lambda raw: raw.decode("utf-8"))
+    return sqlite_in(exprs, [tuple(f(v) for f, v in zip(params, key)) for key in keys])
+
+
+class BackwardSync:
+    """Applies the MySQL change log to SQLite (the rollback)."""
+
+    direction = "mysql->sqlite"
+
+    def __init__(self, src: sqlite3.Connection, dst, plan: Plan, *, batch_size: int = 2000) -> None:
+        self.src, self.dst, self.plan, self.batch_size = src, dst, plan, batch_size
+        self.tables = {t.target: t for t in plan.tables}
+        sqlite_functions.register(src)
+        src.execute("PRAGMA foreign_keys = OFF")  # mirror rows as they are; MySQL already cascaded
+        target_capture.sync_session(dst)
+        dst.cursor().execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+    def lag(self) -> Lag:
+        count, seconds = target_capture.pending(self.dst)
+        self.dst.commit()
+        return Lag(count, seconds)
+
+    def apply_batch(self) -> Applied:
+        cur = self.dst.cursor()
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        width = max(len(t.key_target) for t in self.plan.tables)
+        cols = ", ".join(f"k{i}" for i in range(width))
+        cur.execute(f"SELECT seq, tbl, NULL, {cols} FROM {quote(target_capture.CHANGELOG)} WHERE applied = 0 "
+                    f"ORDER BY seq LIMIT %s", (self.batch_size,))
+        entries = cur.fetchall()
+        work = [(self.tables[t], list(keys), self._read(self.tables[t], list(keys)))
+                for t, keys in _group(entries, self._plan_of).items()]
+        self.dst.commit()
+        if not entries:
+            return Applied()
+        result = Applied(changes=len(entries), batches=1)
+        with Transaction(self.src):
+            for tp, keys, rows in work:
+                result.add(self._write(tp, keys, rows))
+        for chunk in chunks([e[0] for e in entries], 1000):
+            cur.execute(f"UPDATE {quote(target_capture.CHANGELOG)} SET applied = 1 WHERE seq IN "
+                        f"({', '.join('%s' for _ in chunk)})", chunk)
+        self.dst.commit()
+        return result
+
+    def _plan_of(self, name: str) -> TablePlan:
+        if name not in self.tables:
+            raise CutoverError(f"the MySQL change log names table {name!r}, which the migration plan does not have")
+        return self.tables[name]
+
+    def _read(self, tp: TablePlan, keys: list[tuple]) -> list[tuple]:
+        """Current MySQL rows of the logged keys: (logged key bytes, SQLite values)."""
+        kcols = key_columns(tp)
+        key_sql = [target_capture.key_bytes_sql(c, quote(name)) for c, name in zip(kcols, tp.key_target)]
+        hidden = [quote(tp.key_target[0])] if tp.hidden_rowid else []
+        select = key_sql + hidden + [quote(c.target) for c in tp.columns]
+        cur = self.dst.cursor()
+        rows = []
+        n = len(key_sql)
+        for chunk in chunks(keys):
+            where, params = mysql_in(tp.key_target, [tuple(key_param(c, v) for c, v in zip(kcols, k))
+                                                     for k in chunk])
+            cur.execute(f"SELECT {', '.join(select)} FROM {quote(tp.target)} WHERE {where}", params)
+            for row in cur.fetchall():
+                values = [int(row[n])] if tp.hidden_rowid else []
+                values += [to_sqlite(c.kind, v) for c, v in zip(tp.columns, row[n + len(hidden):])]
+                rows.append((tuple(bytes(v) for v in row[:n]), values))
+        return rows
+
+    def _write(self, tp: TablePlan, keys: list[tuple], rows: list[tuple]) -> Applied:
+        """Delete every logged key, insert the rows MySQL has now; the table's triggers (ours:
+        capture, freeze, guard; and the application's) are set aside for this transaction
+        only, so SQLite receives MySQL's rows exactly and logs nothing back."""
+        saved = self.src.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                 "AND lower(tbl_name) = lower(?)", (tp.source,)).fetchall()
+        for name, _sql in saved:
+            self.src.execute(f"DROP TRIGGER {qi(name)}")
+        deleted = 0
+        for chunk in chunks(keys):
+            where, params = sqlite_match(tp, chunk)
+            deleted += self.src.execute(f"DELETE FROM {qi(tp.source)} WHERE {where}", params).rowcount
+        names = ([rowid_expr([c.source for c in tp.columns])] if tp.hidden_rowid else []) + \
+            [qi(c.source) for c in tp.columns]
+        self.src.executemany(f"INSERT OR REPLACE INTO {qi(tp.source)} ({', '.join(names)}) VALUES "
+                             f"({', '.join('?' for _ in names)})", [values for _key, values in rows])
+        for _name, sql in saved:
+            self.src.execute(sql)
+        return Applied(written=len(rows), deleted=len(keys) - len(rows))
+
+
+# --- driving ----------------------------------------------------------------------------
+
+def catch_up(sync, *, max_lag_changes: int, timeout: float, deadline: float | None = None,
+             progress_every: float = 10.0) -> dict:
+    """Apply batches until at most `max_lag_changes` remain; fail when it takes longer than
+    `timeout` seconds (changes arrive faster than they are applied), or past `deadline`
+    (epoch seconds: the end of a freeze)."""
+    started = time.monotonic()
+    last_log = started
+    total = Applied()
+    while True:
+        if deadline is not None and time.time() >= deadline:
+            raise FreezeTimeout(f"{sync.direction}: the freeze deadline passed while applying the last changes "
+                                f"({total.changes} applied)")
+        batch = sync.apply_batch()
+        total.add(batch)
+        if batch.changes < sync.batch_size:
+            lag = sync.lag()
+            if lag.changes <= max_lag_changes:
+                break
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            lag = sync.lag()
+            raise CatchUpTooSlow(
+                f"{sync.direction}: after {elapsed:.0f}s, {total.changes} changes applied "
+                f"({total.changes / elapsed:.0f}/s) and {lag.changes} still waiting ({lag.seconds:.0f}s behind): "
+                f"changes arrive faster than they are applied; retry at a quieter time or raise the timeout")
+        if time.monotonic() - last_log > progress_every:
+            last_log = time.monotonic()
+            log.info("%s: %d changes applied so far", sync.direction, total.changes)
+    seconds = time.monotonic() - started
+    result = asdict(total)
+    result.update(direction=sync.direction, seconds=round(seconds, 3), lag_changes=lag.changes,
+                  lag_seconds=round(lag.seconds, 3))
+    return result

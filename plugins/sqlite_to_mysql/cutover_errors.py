@@ -1,0 +1,28 @@
+"""Errors of the cutover and rollback, each with the code an operator searches the logs for."""
+from __future__ import annotations
+
+from mysql_common.errors import PermanentError
+
+
+class CutoverError(PermanentError):
+    """The cutover cannot go on in the state it finds (phase, capture, confirmation)."""
+
+    code = "CUTOVER_REFUSED"
+
+
+class FreezeTimeout(PermanentError):
+    """The write freeze reached its deadline before the switch: writes were released."""
+
+    code = "FREEZE_TIMEOUT"
+
+
+class CatchUpTooSlow(PermanentError):
+    """Changes arrive faster than they are applied: the lag does not shrink."""
+
+    code = "CATCH_UP_TOO_SLOW"
+
+
+class SwitchFailed(PermanentError):
+    """A switch action failed; what was done to restore a consistent state is in the message."""
+
+    code = "SWITCH_FAILED"

@@ -1,0 +1,60 @@
+"""The application keeps writing through the whole migration and cutover: after the switch
+every write it committed is in MySQL, verification is clean, and the freeze is measured."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from sqlite_to_mysql import cutover, freeze, target_capture
+
+from tests.support.cutover_app import Writer, missing_writes, verify_all
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for(condition, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_every_write_committed_during_migration_and_cutover_reaches_mysql(app_db, migrate):
+    writer = Writer(app_db)
+    writer.start()
+    try:
+        wait_for(lambda: writer.committed >= 20, "the writer to start")
+        migrated = migrate(app_db)
+        assert migrated.migration["pending_differences"] >= 0
+        cut = migrated.cutover()
+        cutover.prepare(cut)
+        caught = cutover.catch_up_step(cut, max_lag_changes=50, timeout=300)
+        live = cutover.verify_live(cut, max_lag_changes=50, timeout=300)
+        rehearsal = cutover.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=50,
+                                              catch_up_timeout=300)
+        after_rehearsal = writer.committed
+        wait_for(lambda: writer.committed >= after_rehearsal + 20, "writes after the rehearsal's unfreeze")
+        switched = cutover.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=50,
+                                             catch_up_timeout=300)
+        refused = writer.refused
+        wait_for(lambda: writer.refused > refused, "the guard to refuse a write")
+    finally:
+        writer.stop()
+
+    assert caught["changes"] > 0 and writer.committed > 100
+    assert rehearsal["outcome"] == "rehearsal" and rehearsal["verification"]["ok"]
+    assert switched["outcome"] == "switch" and switched["verification"]["ok"]
+    assert switched["frozen_seconds"] > 0 and switched["changes_applied"] >= switched["drain"]["changes"]
+    dst = migrated.mysql()
+    steps = {e["step"]: e for e in target_capture.journal(dst)}
+    assert steps["switch"]["seconds"] == pytest.approx(switched["frozen_seconds"], abs=1e-3)
+    assert steps["rehearsal"]["detail"]["outcome"] == "rehearsal"
+
+    assert missing_writes(writer.model, dst) == []
+    assert verify_all(app_db, dst, migrated.plan) == []
+    assert f"DATABASE_URL=mysql://root@127.0.0.1:3306/{migrated.database}" in (migrated.tmp / "app.env").read_text()
+    with pytest.raises(sqlite3.IntegrityError, match=freeze.SOURCE_GUARD_MESSAGE):
+        migrated.app().execute("DELETE FROM kv")
