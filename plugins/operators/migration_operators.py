@@ -13,7 +13,7 @@ from hooks.mysql_target_hook import MySqlTargetHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_hardening import server_settings
 from operators.cutover_operators import PENDING_EXAMPLES, catch_up_for_report, verify_with_capture
-from sqlite_to_mysql import pipeline, report
+from sqlite_to_mysql import capture, pipeline, report
 from sqlite_to_mysql.errors import PreflightBlocked
 from sqlite_to_mysql.plan import Plan
 from sqlite_to_mysql.planner import Settings
@@ -222,3 +222,30 @@ class MigrationReportOperator(_MigrationOperator):
         result["finalize"] = ti.xcom_pull(task_ids="finalize")
         directory = pipeline.publish(result, context["run_id"])
         return {"status": result["status"], "report_dir": directory, "totals": result["totals"]}
+
+
+class VerifyDatabaseOperator(_MigrationOperator):
+    """Verification of every table against the plan stored in the target by the last migration
+    run, at any time (say, right before a cutover). Reads both sides, writes neither."""
+
+    def execute(self, context):
+        params = context["params"]
+        src = self.source()
+        dst = self.target().get_conn()
+        try:
+            migration_run, plan = pipeline.stored_plan(dst)
+            log.info("verifying %d tables of %s against the plan of migration run %s", len(plan.tables),
+                     plan.database, migration_run)
+            capturing = capture.has_tables(src) and capture.phase(src) == capture.CAPTURING
+            examples = PENDING_EXAMPLES if capturing else int(params.get("diff_examples", 20))
+            verdicts = []
+            for tp in plan.tables:
+                verdict = pipeline.verify_one(src, dst, plan, tp.source, max_examples=examples)
+                verdicts.append(verify_with_capture(src, plan, tp.source, verdict, params) if capturing else verdict)
+            result = pipeline.assemble(plan, verdicts, {}, pipeline.database_checks(dst, plan))
+        finally:
+            dst.close()
+            src.close()
+        directory = pipeline.publish(result, context["run_id"])
+        return {"status": result["status"], "report_dir": directory, "totals": result["totals"],
+                "migration_run": migration_run}

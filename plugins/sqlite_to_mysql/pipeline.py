@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from mysql_common.session import ServerInfo, server_info
-from sqlite_to_mysql import report, schema_checks, target_setup
+from sqlite_to_mysql import report, schema_checks, target_setup, target_state
 from sqlite_to_mysql.copy import copy_table
 from sqlite_to_mysql.errors import MigrationDataLoss, PreflightBlocked
 from sqlite_to_mysql.plan import Plan
@@ -50,6 +50,7 @@ def setup_target(server_conn, connect_db, plan: Plan, server: ServerInfo, *, run
         actions = (["created database " + plan.database] if created else [])
         actions += target_setup.create_tables(conn, plan, server, run_id=run_id,
                                               replace_foreign=if_target_exists == "replace")
+        target_state.save_plan(conn, run_id, plan.to_json())
         return actions
     finally:
         conn.close()
@@ -78,6 +79,20 @@ def verify_one(src, dst, plan: Plan, table: str, *, max_examples: int = 20) -> d
              verdict.source_rows, verdict.target_rows, verdict.quarantined, verdict.checksum,
              verdict.segments, verdict.seconds)
     return verdict.to_dict()
+
+
+def verify_all(src, dst, plan: Plan, copies: dict[str, dict] | None = None, *, max_examples: int = 20) -> dict:
+    """Every table and the database-wide checks, against both sides as they are now."""
+    verdicts = [verify_one(src, dst, plan, t.source, max_examples=max_examples) for t in plan.tables]
+    return assemble(plan, verdicts, copies or {}, database_checks(dst, plan))
+
+
+def stored_plan(dst) -> tuple[str, Plan]:
+    """The plan of the newest migration run into this database (run_id, plan)."""
+    found = target_state.latest_plan(dst)
+    if not found:
+        raise PreflightBlocked("this database has no migration plan: run sqlite_to_mysql_migration into it first")
+    return found[0], Plan.from_json(found[1])
 
 
 def finalize(dst, plan: Plan) -> dict:
@@ -167,8 +182,7 @@ def run_all(conns: Connections, *, source_path: str, database: str, settings: Se
     lap("copy")
     final = finalize(dst, plan)
     lap("finalize")
-    verdicts = [verify_one(src, dst, plan, t.source) for t in plan.tables]
-    result = assemble(plan, verdicts, copies, database_checks(dst, plan))
+    result = verify_all(src, dst, plan, copies)
     lap("verify")
     result["phase_seconds"] = phases
     result["load_method"] = chosen

@@ -13,7 +13,8 @@ from mysql_common.identifiers import quote
 CHECKPOINT = "_s2m_checkpoint"
 QUARANTINE = "_s2m_quarantine"
 OWNED = "_s2m_tables"
-INTERNAL = (CHECKPOINT, QUARANTINE, OWNED)
+PLANS = "_s2m_plan"
+INTERNAL = (CHECKPOINT, QUARANTINE, OWNED, PLANS)
 
 _DDL = [
     f"""CREATE TABLE IF NOT EXISTS {quote(CHECKPOINT)} (
@@ -40,6 +41,12 @@ _DDL = [
   table_name VARCHAR(64) NOT NULL PRIMARY KEY,
   source_name LONGTEXT NOT NULL,
   run_id VARCHAR(250) NOT NULL,
+  created_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
+    f"""CREATE TABLE IF NOT EXISTS {quote(PLANS)} (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  run_id VARCHAR(250) NOT NULL,
+  plan LONGTEXT NOT NULL COMMENT 'JSON: the plan the tables were built with',
   created_at DATETIME(6) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
 ]
@@ -99,3 +106,24 @@ def quarantined_count(conn, table: str, run_id: str | None = None) -> int:
         args += (run_id,)
     cur.execute(sql, args)
     return cur.fetchone()[0]
+
+
+def save_plan(conn, run_id: str, plan_json: str) -> None:
+    """Kept with the data, so a verification can run later without the migration run's XCom."""
+    ensure(conn)
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {quote(PLANS)} (run_id, plan, created_at) VALUES (%s, %s, UTC_TIMESTAMP(6))",
+                (run_id, plan_json))
+    conn.commit()
+
+
+def latest_plan(conn) -> tuple[str, str] | None:
+    """(run_id, plan JSON) of the newest migration run that set up this database."""
+    cur = conn.cursor()
+    cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                "AND table_name = %s", (PLANS,))
+    if not cur.fetchone()[0]:
+        return None
+    cur.execute(f"SELECT run_id, plan FROM {quote(PLANS)} ORDER BY id DESC LIMIT 1")
+    row = cur.fetchone()
+    return (row[0], row[1]) if row else None
