@@ -145,11 +145,11 @@ def _database_exists(conn, database: str) -> bool:
 
 
 def wait_running(conn, timeout: float) -> ReplicaStatus:
-    """Until both threads run; an error reported by either thread fails at once."""
+    """Until both threads run and the lag is known; an error reported by either thread fails at once."""
     deadline = time.monotonic() + timeout
     while True:
         status = replica_status(conn)
-        if status.io_running == "Yes" and status.sql_running == "Yes":
+        if status.io_running == "Yes" and status.sql_running == "Yes" and status.lag_seconds is not None:
             return status
         if status.last_io_error or status.last_sql_error or time.monotonic() > deadline:
             raise PermanentError("replication did not start: " + "; ".join(problems(status, float("inf"))) +
@@ -213,7 +213,7 @@ def seed_replica(replica: MySqlAccess, source: ReplicationSource, storage: Stora
     try:
         if facts.info.is_mariadb:
             if full.position.gtid:
-                pass
+                _execute(conn, "SET GLOBAL gtid_slave_pos = %s", (full.position.gtid,))
             _execute(conn, "SET GLOBAL replicate_wild_do_table = %s", (pattern,))
         else:
             _execute(conn, "CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = (%s)", (pattern,))

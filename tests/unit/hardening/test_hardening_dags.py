@@ -42,3 +42,11 @@ def test_hardening_dag_phases(dagbag):
     analyze = dag.get_task("analyze_tables")
     assert {"plan_indexes", "plan_partitions"} <= analyze.upstream_task_ids
     assert "plan_indexes" in dag.get_task("plan_partitions").upstream_task_ids
+
+
+def test_replica_seed_is_manual_only(dagbag):
+    dag = dagbag.dags["mysql_hardening"]
+    params = dag.params.dump()
+    assert params["seed_replica"] is False and params["reseed_replica"] is False
+    seed = dag.get_task("seed_replica")
+    assert seed.retries == 0 and not seed.upstream_task_ids
