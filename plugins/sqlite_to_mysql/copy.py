@@ -277,15 +277,20 @@ def _row_json(tp: TablePlan, values) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
+def load_data_sql(tp: TablePlan) -> str:
+    """LOAD DATA LOCAL INFILE of the TSV lines row_sql.line_sql makes (file name as %s)."""
+    columns, sets = row_sql.load_columns(tp, quote)
+    return (f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(tp.target)} CHARACTER SET utf8mb4 "
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+            f"({columns}){sets}")
+
+
 class _Loader:
     def __init__(self, dst, tp: TablePlan, method: str) -> None:
         self.dst, self.tp, self.method = dst, tp, method
         self.cur = dst.cursor()
         self.dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        columns, sets = row_sql.load_columns(tp, quote)
-        self.load_sql = (f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(tp.target)} CHARACTER SET utf8mb4 "
-                         f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
-                         f"({columns}){sets}")
+        self.load_sql = load_data_sql(tp)
         target_cols = ([quote(tp.key_target[0])] if tp.hidden_rowid else []) + \
             [quote(c.target) for c in tp.columns]
         self.insert_prefix = f"INSERT INTO {quote(tp.target)} ({', '.join(target_cols)}) VALUES "

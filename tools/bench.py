@@ -1,0 +1,425 @@
+"""`make bench`: the demo shop migrated by us, by the peer (sqlite3-to-mysql) and at the raw
+server limit, on the same data in the same run; then backup/restore and cutover figures.
+
+    make bench                                  # scale 1 (about 1M rows)
+    make bench BENCH_ARGS="--scale 0.1 --skip backup cutover"
+
+Figures (all wall-clock seconds on this machine; nothing here is asserted by the tests):
+- ours_dag: the real DAG through `airflow dags test` (preflight, parallel copies, finalize,
+  verification, report), end to end, Airflow overhead included;
+- ours_<method>: the same phases in one process (pipeline.run_all), per phase, for both bulk
+  paths (LOAD DATA LOCAL INFILE and multi-row INSERT), with the process's peak memory;
+- raw_limit: the same rows, written to TSV files beforehand (untimed), loaded with one LOAD DATA
+  LOCAL INFILE per table into the same schema on two sessions: no reading, no conversion, no
+  batching. The copy phase is compared with it;
+- peer: sqlite3mysql 2.6.1 with its defaults, in its own virtualenv (.bench-venv), and what it
+  lost: rows per table, and which Django ORM answers differ from the SQLite original;
+- backup/restore: tools.bench_backup (full backup vs plain dump|zstd; restore RTO vs plain);
+- cutover: tools.bench_cutover (write freeze while a writer keeps writing).
+Results go to .airflow/bench/results-<timestamp>.json and a Markdown summary on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+for extra in (ROOT / "plugins", ROOT / "include" / "demo_shop", ROOT):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+BENCH_DIR = ROOT / ".airflow" / "bench"
+PEER_VENV = ROOT / ".bench-venv"
+PEER_PIN = "sqlite3-to-mysql==2.6.1"
+PHASES = ("backup", "cutover", "peer")
+
+
+def server_params() -> dict:
+    parts = urlsplit(os.environ.get("MYSQL_URL", "mysql://root@127.0.0.1:3306"))
+    return {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
+            "user": unquote(parts.username or "root"), "passwd": unquote(parts.password or "")}
+
+
+def connect(params: dict, database: str = ""):
+    import MySQLdb
+
+    from mysql_common.session import configure_session
+
+    conn = MySQLdb.connect(**params, db=database, charset="utf8mb4", local_infile=1)
+    configure_session(conn)
+    return conn
+
+
+def execute(params: dict, statement: str, database: str = "", args: tuple | None = None) -> list:
+    conn = connect(params, database)
+    try:
+        cur = conn.cursor()
+        cur.execute(statement, args)
+        rows = list(cur.fetchall()) if cur.description else []
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def mysql_url(params: dict, database: str) -> str:
+    auth = params["user"] + (f":{params['passwd']}" if params["passwd"] else "")
+    return f"mysql://{auth}@{params['host']}:{params['port']}/{database}"
+
+
+def demo_source(scale: float, seed: int) -> tuple[Path, dict]:
+    """The demo shop at this scale, generated once and reused by later runs."""
+    from generate import generate
+
+    path = BENCH_DIR / f"shop-scale{scale:g}-seed{seed}.sqlite3"
+    counts_file = path.with_suffix(".counts.json")
+    if not (path.exists() and counts_file.exists()):
+        counts_file.unlink(missing_ok=True)
+        counts_file.write_text(json.dumps(generate(path, scale=scale, seed=seed)))
+    return path, json.loads(counts_file.read_text())
+
+
+# --- ours -------------------------------------------------------------------------------
+
+def ours_dag(source: Path, params: dict, database: str) -> dict:
+    env = dict(os.environ,
+               AIRFLOW_CONN_SQLITE_SOURCE=json.dumps({"conn_type": "sqlite", "host": str(source)}),
+               AIRFLOW_CONN_MYSQL_TARGET=json.dumps({"conn_type": "mysql", "host": params["host"],
+                                                     "port": params["port"], "login": params["user"],
+                                                     "password": params["passwd"], "schema": database}),
+               S2M_REPORT_DIR=str(BENCH_DIR / "reports"))
+    started = time.monotonic()
+    run = subprocess.run([str(ROOT / "bin" / "airflow"), "dags", "test", "sqlite_to_mysql_migration"],
+                         env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    if run.returncode != 0:
+        raise RuntimeError("the migration DAG failed:\n" + "\n".join((run.stdout + run.stderr).splitlines()[-30:]))
+    reports = sorted((BENCH_DIR / "reports").glob("*/verification.json"), key=lambda p: p.stat().st_mtime)
+    verification = json.loads(reports[-1].read_text())
+    return {"seconds": round(seconds, 2), "status": verification["status"], "rows": verification["totals"]["target_rows"],
+            "copy_task_seconds": round(verification["totals"]["copy_seconds"], 2),
+            "verify_task_seconds": round(verification["totals"]["verify_seconds"], 2)}
+
+
+def ours_in_process(source: Path, params: dict, database: str, method: str) -> dict:
+    """run_all in a child process, so its peak memory is its own."""
+    job = json.dumps({"source": str(source), "params": params, "database": database, "method": method})
+    out = subprocess.run([sys.executable, "-m", "tools.bench", "--child", job], capture_output=True, text=True,
+                         cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"in-process migration ({method}) failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(job: dict) -> None:
+    from sqlite_to_mysql.pipeline import Connections, run_all
+    from sqlite_to_mysql.planner import Settings
+    from sqlite_to_mysql.source import open_source
+
+    params, database = job["params"], job["database"]
+    conns = Connections(source=lambda: open_source(job["source"]), server=lambda: connect(params),
+                        database=lambda: connect(params, database))
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as reports:
+        result = run_all(conns, source_path=job["source"], database=database, settings=Settings(),
+                         run_id=f"bench_{job['method']}", method=job["method"], report_base=reports)
+    status = Path("/proc/self/status").read_text()
+    peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    print(json.dumps({"seconds": round(time.monotonic() - started, 2), "status": result["status"],
+                      "method": result["load_method"], "phases": result["phase_seconds"],
+                      "peak_rss_mb": round(peak_kb / 1024, 1)}))
+
+
+# --- the raw server limit -----------------------------------------------------------------
+
+def raw_limit(source: Path, params: dict, migrated: str, scratch: str) -> dict:
+    """The server's ingest limit: the same rows, already written to TSV files (untimed), loaded
+    with one LOAD DATA LOCAL INFILE per table into the same schema, two sessions at a time."""
+    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql.copy import load_data_sql
+    from sqlite_to_mysql.keys import rowid_expr
+    from sqlite_to_mysql.row_sql import line_sql
+    from sqlite_to_mysql.source import open_source
+    from sqlite_to_mysql.source_schema import qi
+    from sqlite_to_mysql.sqlite_functions import register
+
+    conn = connect(params, migrated)
+    try:
+        _, plan = pipeline.stored_plan(conn)
+    finally:
+        conn.close()
+    plan.database = scratch
+    files = Path(tempfile.mkdtemp(prefix="bench-raw-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    src = open_source(source)
+    register(src)
+    jobs = []
+    try:
+        for n, tp in enumerate(plan.tables):
+            rowid = rowid_expr([c.source for c in tp.columns])
+            path = files / f"{n}.tsv"
+            with open(path, "w", encoding="utf-8", newline="\n") as out:
+                cursor = src.execute(f"SELECT {line_sql(tp, rowid, 'load_data')} FROM {qi(tp.source)}")
+                while rows := cursor.fetchmany(10000):
+                    out.write("\n".join(r[0] for r in rows) + "\n")
+            jobs.append((path.stat().st_size, path, tp))
+        src.close()
+        server = connect(params)
+        pipeline.setup_target(server, lambda: connect(params, scratch), plan, _server_info(server),
+                              run_id="bench_raw")
+        server.close()
+        pending = [(path, tp) for _, path, tp in sorted(jobs, key=lambda job: -job[0])]
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            db = connect(params, scratch)
+            cur = db.cursor()
+            cur.execute("SET SESSION foreign_key_checks = 0")
+            try:
+                while True:
+                    with lock:
+                        if not pending:
+                            return
+                        path, tp = pending.pop(0)
+                    cur.execute(load_data_sql(tp), (str(path),))
+                    db.commit()
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                errors.append(exc)
+            finally:
+                db.close()
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return {"seconds": round(time.monotonic() - started, 2), "tables": len(jobs),
+                "file_bytes": sum(size for size, _, _ in jobs)}
+    finally:
+        subprocess.run(["rm", "-rf", str(files)], check=False)
+
+
+def _server_info(conn):
+    from mysql_common.session import server_info
+
+    return server_info(conn)
+
+
+def _rows(params: dict, database: str, table: str) -> int:
+    return execute(params, f"SELECT COUNT(*) FROM {_ident(database)}.{_ident(table)}")[0][0]
+
+
+def _ident(name: str) -> str:
+    from mysql_common.identifiers import quote
+
+    return quote(name)
+
+
+# --- the peer -------------------------------------------------------------------------------
+
+def peer(source: Path, params: dict, database: str, counts: dict) -> dict:
+    """sqlite3mysql with its defaults; when they fail (they do on a self-referencing FK), again
+    with --without-foreign-keys, as an operator would, and both outcomes are reported."""
+    if not (PEER_VENV / "bin" / "sqlite3mysql").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(PEER_VENV / "bin" / "pip"), "install", "-q", PEER_PIN], check=True)
+    base = [str(PEER_VENV / "bin" / "sqlite3mysql"), "-f", str(source), "-d", database, "-u", params["user"],
+            "-h", params["host"], "-P", str(params["port"]), "-S"]
+    if params["passwd"]:
+        base += ["--mysql-password", params["passwd"]]
+    result: dict = {"tool": PEER_PIN, "attempts": []}
+    for extra in ([], ["--without-foreign-keys"]):
+        execute(params, f"DROP DATABASE IF EXISTS {_ident(database)}")
+        execute(params, f"CREATE DATABASE {_ident(database)} CHARACTER SET utf8mb4")
+        started = time.monotonic()
+        out = subprocess.run(base + extra, capture_output=True, text=True)
+        attempt = {"options": " ".join(extra) or "defaults", "seconds": round(time.monotonic() - started, 2),
+                   "exit_code": out.returncode}
+        if out.returncode != 0:
+            errors = [line for line in (out.stderr + out.stdout).splitlines() if "ERROR" in line or "Error" in line]
+            attempt["error"] = (errors[-1] if errors else out.stderr.splitlines()[-1:])[:300]
+        result["attempts"].append(attempt)
+        if out.returncode == 0:
+            break
+    last = result["attempts"][-1]
+    result.update(seconds=last["seconds"], exit_code=last["exit_code"], options=last["options"])
+    if last["exit_code"] == 0:
+        missing = {}
+        for table, rows in counts.items():
+            try:
+                got = _rows(params, database, table)
+            except Exception as exc:  # noqa: BLE001 - a table the peer did not create is a finding
+                got = f"error: {exc}"
+            if got != rows:
+                missing[table] = {"source": rows, "peer": got}
+        result["row_count_differences"] = missing
+    return result
+
+
+def orm_differences(source: Path, params: dict, databases: dict[str, str]) -> dict:
+    """Django ORM answers of each MySQL copy compared with the SQLite original."""
+    from orm_checks import answers
+
+    original = answers(f"sqlite:///{source}")
+    found = {}
+    for label, database in databases.items():
+        try:
+            got = answers(mysql_url(params, database))
+        except Exception as exc:  # noqa: BLE001 - an ORM that cannot read the copy is a finding
+            found[label] = {"error": (str(exc).strip().splitlines() or [""])[-1][:300]}
+            continue
+        found[label] = sorted(key for key in original if got.get(key) != original[key])
+    return found
+
+
+def ratios(results: dict) -> dict:
+    """The issue's targets as ratios: copy rate / raw LOAD DATA rate (>= 0.5 wanted) and peer
+    time / DAG time (>= 10 wanted)."""
+    out = {}
+    raw, ours = results.get("raw_limit"), results.get("ours_load_data")
+    if raw and ours and ours["phases"].get("copy"):
+        out["copy_rate_vs_raw_load_data"] = round(raw["seconds"] / ours["phases"]["copy"], 2)
+    peer_run, dag = results.get("peer"), results.get("ours_dag")
+    if peer_run and peer_run.get("exit_code") == 0 and dag:
+        out["peer_seconds_over_dag_seconds"] = round(peer_run["seconds"] / dag["seconds"], 1)
+        if ours:
+            out["peer_seconds_over_in_process_seconds"] = round(peer_run["seconds"] / ours["seconds"], 1)
+    if ours and ours["phases"].get("copy"):
+        out["verify_seconds_over_copy_seconds"] = round(ours["phases"]["verify"] / ours["phases"]["copy"], 2)
+    return out
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def summary(results: dict) -> str:
+    rows = sum(results["source_rows"].values())
+    lines = [f"## Benchmark: demo shop scale {results['scale']:g} ({rows:,} rows), {results['when']}", "",
+             "| run | seconds | rows/s | note |", "|---|---|---|---|"]
+
+    def line(name: str, seconds, note: str = "") -> None:
+        rate = f"{rows / seconds:,.0f}" if isinstance(seconds, (int, float)) and seconds else ""
+        lines.append(f"| {name} | {seconds} | {rate} | {note} |")
+
+    dag = results.get("ours_dag")
+    if dag:
+        line("ours: migration DAG (airflow dags test)", dag["seconds"],
+             f"verification {dag['status']}; copy task-s {dag['copy_task_seconds']}, "
+             f"verify task-s {dag['verify_task_seconds']}")
+    for method in ("load_data", "insert"):
+        run = results.get(f"ours_{method}")
+        if run:
+            p = run["phases"]
+            line(f"ours in one process ({method})", run["seconds"],
+                 f"copy {p['copy']}, verify {p['verify']}, preflight {p['preflight']}, finalize {p['finalize']}; "
+                 f"peak RSS {run['peak_rss_mb']} MB")
+    raw = results.get("raw_limit")
+    if raw:
+        line("raw server limit (prepared TSV files, LOAD DATA LOCAL, 2 sessions)", raw["seconds"])
+    peer_run = results.get("peer")
+    if peer_run:
+        for attempt in peer_run["attempts"]:
+            if attempt["exit_code"] != 0:
+                line(f"peer: {peer_run['tool']} ({attempt['options']})", attempt["seconds"],
+                     f"FAILED: {attempt.get('error')}")
+        if peer_run["exit_code"] == 0:
+            lost = peer_run.get("row_count_differences") or {}
+            line(f"peer: {peer_run['tool']} ({peer_run['options']})", peer_run["seconds"],
+                 f"row counts differ: {lost}" if lost else "row counts match")
+    ratios = results.get("ratios") or {}
+    if ratios:
+        lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in ratios.items())]
+    memory = results.get("memory")
+    if memory:
+        lines += ["", f"Peak memory of the whole migration in one process at scale {memory['scale']:g} "
+                      f"({memory['rows']:,} rows): {memory['peak_rss_mb']} MB"]
+    orm = results.get("orm_differences")
+    if orm:
+        lines += ["", "Django ORM answers that differ from the SQLite original:"]
+        lines += [f"- {label}: {value if value else 'none'}" for label, value in orm.items()]
+    for key in ("backup", "cutover"):
+        if key in results:
+            lines += ["", f"{key}: `{json.dumps(results[key])}`"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip", nargs="*", default=[], choices=PHASES)
+    parser.add_argument("--memory-scale", type=float, help="also migrate this scale in one process and report "
+                                                             "its peak memory (e.g. 10)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(json.loads(args.child))
+        return 0
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    params = server_params()
+    source, counts = demo_source(args.scale, args.seed)
+    tag = uuid.uuid4().hex[:6]
+    names = {k: f"bench_{k}_{tag}" for k in ("dag", "load_data", "insert", "raw", "peer")}
+    results: dict = {"scale": args.scale, "source_rows": counts, "when": time.strftime("%Y-%m-%d %H:%M UTC"),
+                     "server": execute(params, "SELECT VERSION()")[0][0]}
+    try:
+        print(f"bench: ours through the DAG into {names['dag']}", flush=True)
+        results["ours_dag"] = ours_dag(source, params, names["dag"])
+        for method in ("load_data", "insert"):
+            print(f"bench: ours in one process ({method})", flush=True)
+            results[f"ours_{method}"] = ours_in_process(source, params, names[method], method)
+        print("bench: raw server limit", flush=True)
+        results["raw_limit"] = raw_limit(source, params, names["load_data"], names["raw"])
+        if "peer" not in args.skip:
+            print(f"bench: peer {PEER_PIN}", flush=True)
+            results["peer"] = peer(source, params, names["peer"], counts)
+        print("bench: Django ORM answers on each copy", flush=True)
+        copies = {"ours": names["dag"]}
+        if results.get("peer", {}).get("exit_code") == 0:
+            copies["peer"] = names["peer"]
+        results["orm_differences"] = orm_differences(source, params, copies)
+        results["ratios"] = ratios(results)
+    finally:
+        for database in names.values():
+            execute(params, f"DROP DATABASE IF EXISTS {_ident(database)}")
+    if args.memory_scale:
+        print(f"bench: peak memory at scale {args.memory_scale:g}", flush=True)
+        big, big_counts = demo_source(args.memory_scale, args.seed)
+        database = f"bench_memory_{tag}"
+        try:
+            run = ours_in_process(big, params, database, "load_data")
+        finally:
+            execute(params, f"DROP DATABASE IF EXISTS {_ident(database)}")
+        results["memory"] = {"scale": args.memory_scale, "rows": sum(big_counts.values()),
+                             "peak_rss_mb": run["peak_rss_mb"], "seconds": run["seconds"], "phases": run["phases"]}
+    if "backup" not in args.skip:
+        from tools import bench_backup
+
+        print("bench: full backup and restore (private mariadbd with binlog)", flush=True)
+        results["backup"] = bench_backup.run(source, None, repeat=3)
+    if "cutover" not in args.skip:
+        from tools import bench_cutover
+
+        print("bench: cutover with a concurrent writer", flush=True)
+        results["cutover"] = bench_cutover.run(source, params)
+    out = BENCH_DIR / f"results-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(summary(results))
+    print(f"\nbench: full results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
