@@ -73,7 +73,17 @@ def new_database(mysql_connect):
 
     yield make
     cur = admin.cursor()
+    # Sessions the test left open in its databases (mysql_connect closes them only after this
+    # teardown) would hold metadata locks and make DROP DATABASE wait forever.
+    cur.execute("SET SESSION lock_wait_timeout = 120")
     for name in created:
+        cur.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
+                    (name,))
+        for (session,) in cur.fetchall():
+            try:
+                cur.execute(f"KILL {int(session)}")
+            except Exception:  # already gone
+                pass
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
