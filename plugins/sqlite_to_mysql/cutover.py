@@ -190,6 +190,8 @@ def freeze_and_switch(cut: Cutover, live: dict, *, mode: str, timeout: float, ma
             raise CutoverError("something other than this cutover wrote to the MySQL target: not switching")
         check = cutover_verify.check_frozen(cut.src, cut.dst, cut.plan, live)
         report["verification"] = check
+        if time.time() >= deadline:  # writes were let through meanwhile: the check proves nothing
+            raise FreezeTimeout(f"the freeze reached its {timeout:.0f}s deadline during the final check")
         if not check["ok"]:
             raise MigrationDataLoss("verification during the freeze failed: " + cutover_verify.failures(check))
         report["counters"] = sync_counters(cut.src, cut.dst, cut.plan)

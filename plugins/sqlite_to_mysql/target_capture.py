@@ -227,11 +227,12 @@ def _union_trigger(table: str, op: str, event: str, rows: list) -> dict[str, str
 
 def existing_triggers(conn, kinds: str) -> dict[str, str]:
     """name -> table of our triggers whose kind letter is in `kinds`."""
+    # SHOW TRIGGERS reads this database's trigger files only; information_schema.TRIGGERS
+    # opens every table and waits behind any pending DDL on the server (a stuck DROP DATABASE)
     cur = conn.cursor()
-    cur.execute("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
-                "WHERE TRIGGER_SCHEMA = DATABASE()")
-    return {name: table for name, table in cur.fetchall()
-            if name.startswith("_s2m_") and name[5:6] in kinds and name[6:7] == "_"}
+    cur.execute("SHOW TRIGGERS")
+    return {row[0]: row[2] for row in cur.fetchall()
+            if row[0].startswith("_s2m_") and row[0][5:6] in kinds and row[0][6:7] == "_"}
 
 
 def install(conn, plan: Plan) -> dict:

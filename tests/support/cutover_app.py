@@ -7,7 +7,7 @@ import random
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -221,22 +221,40 @@ def verify_all(source: Path, dst, plan) -> list:
 
 @dataclass
 class Migrated:
+    """A migrated target with capture armed; every connection it opens is closed by close(),
+    so a failed test never leaves a session whose locks block dropping its database."""
+
     source: Path
     plan: object
     database: str
     params: dict
     tmp: Path
     migration: dict
+    opened: list = field(default_factory=list)
 
     def cutover(self, run_id: str = "cutover_test", **config):
         settings = dict(settings_file=str(self.tmp / "app.env"), **config)
-        return open_cutover(self.source, self.params, self.plan, run_id=run_id, config=SwitchConfig(**settings))
+        cut = open_cutover(self.source, self.params, self.plan, run_id=run_id, config=SwitchConfig(**settings))
+        self.opened += [cut.src, cut.dst]
+        return cut
 
     def mysql(self):
-        return connector(self.params, self.database)()
+        conn = connector(self.params, self.database)()
+        self.opened.append(conn)
+        return conn
 
     def app(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.source, isolation_level=None, timeout=5)
+        conn = sqlite3.connect(self.source, isolation_level=None, timeout=5)
+        self.opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        for conn in self.opened:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        self.opened.clear()
 
     def phase(self) -> str | None:
         conn = sqlite3.connect(self.source)
@@ -246,3 +264,16 @@ class Migrated:
             conn.close()
 
 
+
+
+def switch_over(migrated: Migrated, **config):
+    """A complete cutover with nothing writing: the application is on MySQL afterwards."""
+    from sqlite_to_mysql import cutover
+
+    cut = migrated.cutover(**config)
+    cutover.prepare(cut)
+    live = cutover.verify_live(cut, max_lag_changes=0, timeout=120)
+    report = cutover.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0,
+                                       catch_up_timeout=120)
+    assert report["outcome"] == "switch", report
+    return cut

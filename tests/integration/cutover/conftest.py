@@ -14,14 +14,19 @@ from tools.bench_cutover import migrate_with_capture
 def migrate(tmp_path, new_database, mysql_params):
     """Migrate a source into a fresh database with capture armed (a writer may be running)."""
 
+    made: list[Migrated] = []
+
     def run(source: Path, **settings) -> Migrated:
         database = new_database("cut")
         result = migrate_with_capture(source, mysql_params, database, run_id="migration_test",
                                       settings=Settings(**settings))
         assert result["verification_ok"], [v for v in result["verdicts"] if not v["ok"]]
-        return Migrated(source, result["plan"], database, mysql_params, tmp_path, result)
+        made.append(Migrated(source, result["plan"], database, mysql_params, tmp_path, result))
+        return made[-1]
 
-    return run
+    yield run
+    for migrated in made:
+        migrated.close()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 every write it committed is in MySQL, verification is clean, and the freeze is measured."""
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 
@@ -56,5 +57,5 @@ def test_every_write_committed_during_migration_and_cutover_reaches_mysql(app_db
     assert missing_writes(writer.model, dst) == []
     assert verify_all(app_db, dst, migrated.plan) == []
     assert f"DATABASE_URL=mysql://root@127.0.0.1:3306/{migrated.database}" in (migrated.tmp / "app.env").read_text()
-    with pytest.raises(sqlite3.IntegrityError, match=freeze.SOURCE_GUARD_MESSAGE):
+    with pytest.raises(sqlite3.IntegrityError, match=re.escape(freeze.SOURCE_GUARD_MESSAGE)):
         migrated.app().execute("DELETE FROM kv")

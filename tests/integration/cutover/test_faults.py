@@ -1,0 +1,177 @@
+"""Faults during the write freeze: a cutover process killed inside it, or stuck past its
+deadline. Writes are never blocked for good, and a rerun (or its rollback) ends consistent.
+
+To hold a cutover inside its freeze without touching its code, the test makes MySQL stall the
+final check: a transaction of ours reads `kv` and an ALTER TABLE queues behind it, so every new
+read of `kv` (the check's row count) waits until our transaction ends."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sqlite_to_mysql import capture, cutover, freeze, target_capture
+from sqlite_to_mysql.cutover_errors import FreezeTimeout
+
+from tests.support.cutover_app import verify_all
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+APP_WRITE = "UPDATE kv SET v = 'app write' WHERE k = 'key 9'"
+
+
+def wait_for(condition, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def refusal(app: sqlite3.Connection) -> str | None:
+    """The message an application write gets, None when it commits."""
+    try:
+        app.execute(APP_WRITE)
+    except sqlite3.IntegrityError as exc:
+        return str(exc)
+    return None
+
+
+class StalledReads:
+    """Reads of one MySQL table wait until release(): a pending ALTER queues behind our read."""
+
+    def __init__(self, migrated, table: str = "kv") -> None:
+        self.reader, self.alter = migrated.mysql(), migrated.mysql()
+        self.reader.cursor().execute(f"SELECT COUNT(*) FROM `{table}`")  # keeps its metadata lock
+        self.thread = threading.Thread(target=self.alter.cursor().execute,
+                                       args=(f"ALTER TABLE `{table}` COMMENT = 'stalled by a test'",), daemon=True)
+        self.thread.start()
+        watcher = migrated.mysql()
+        wait_for(lambda: self._waiting(watcher), "the ALTER to queue")
+
+    @staticmethod
+    def _waiting(conn) -> bool:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE%%stalled%%' "
+                    "AND STATE LIKE '%%metadata lock%%'")
+        return cur.fetchone()[0] == 1
+
+    def release(self) -> None:
+        self.reader.commit()
+        self.thread.join(60)
+
+
+def prepared(migrated, run_id: str):
+    cut = migrated.cutover(run_id=run_id)
+    cutover.prepare(cut)
+    return cut, cutover.verify_live(cut, max_lag_changes=0, timeout=120)
+
+
+def start_cutover_process(migrated, live: dict, *, run_id: str, timeout: float, **config) -> subprocess.Popen:
+    job = migrated.tmp / f"{run_id}.json"
+    job.write_text(json.dumps({"source": str(migrated.source), "params": migrated.params,
+                               "plan": migrated.plan.to_json(), "live": live, "run_id": run_id,
+                               "timeout": timeout,
+                               "config": {"settings_file": str(migrated.tmp / "app.env"), **config}}))
+    return subprocess.Popen([sys.executable, "-m", "tests.support.cutover_process", str(job)], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """As a worker dies: SIGKILL, children included, no handler runs."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(60)
+
+
+def finish_cutover(migrated, run_id: str) -> dict:
+    """A rerun from its first step; returns what its prepare resolved."""
+    cut, live = prepared(migrated, run_id)
+    report = cutover.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0,
+                                       catch_up_timeout=120)
+    assert report["outcome"] == "switch" and report["verification"]["ok"]
+    assert verify_all(migrated.source, migrated.mysql(), migrated.plan) == []
+    return target_capture.journal(cut.dst, run_id)[0]["detail"]
+
+
+def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, migrate):
+    migrated = migrate(app_db)
+    _cut, live = prepared(migrated, "first")
+    app = migrated.app()
+    stall = StalledReads(migrated)
+    process = start_cutover_process(migrated, live, run_id="first", timeout=600)
+    wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
+    assert process.poll() is None, process.stdout.read().decode()
+    assert refusal(app) == freeze.FREEZE_MESSAGE
+    kill(process)
+    stall.release()
+
+    # nobody is left to lift it, and its deadline is far: still frozen, never switched
+    assert migrated.phase() == capture.FROZEN and refusal(app) == freeze.FREEZE_MESSAGE
+    assert not (migrated.tmp / "app.env").exists()
+
+    prepare_journal = finish_cutover(migrated, "rerun")
+    assert prepare_journal["action"] == "released SQLite freeze" and prepare_journal["left_by"] == "first"
+    assert "DATABASE_URL=mysql://" in (migrated.tmp / "app.env").read_text()
+
+
+def test_killed_after_the_point_of_no_return_the_rerun_undoes_the_switch(app_db, migrate, tmp_path):
+    migrated = migrate(app_db)
+    _cut, live = prepared(migrated, "first")
+    app = migrated.app()
+    started = tmp_path / "reload-started"
+    process = start_cutover_process(migrated, live, run_id="first", timeout=600,
+                                    command=["sh", "-c", f"touch {started}; exec sleep 600"])
+    wait_for(lambda: started.exists() or process.poll() is not None, "the switch command")
+    kill(process)
+    assert migrated.phase() == capture.SWITCHING
+    assert refusal(app) == freeze.SOURCE_GUARD_MESSAGE  # SQLite guarded; the app may be half-switched
+
+    cut = migrated.cutover(run_id="rerun")
+    released = cutover.release(cut)
+    assert released["action"] == "undid interrupted switch"
+    assert migrated.phase() == capture.CAPTURING
+    assert f"DATABASE_URL=sqlite:///{app_db}" in (migrated.tmp / "app.env").read_text()
+    assert refusal(app) is None  # back on SQLite, writable; the write is captured for the next try
+
+    finish_cutover(migrated, "rerun2")
+    dst = migrated.mysql()
+    cur = dst.cursor()
+    cur.execute("SELECT v FROM kv WHERE k = 'key 9'")
+    assert cur.fetchone() == ("app write",)
+
+
+def test_a_freeze_past_its_deadline_lifts_itself_and_the_run_fails_loudly(app_db, migrate):
+    migrated = migrate(app_db)
+    cut, live = prepared(migrated, "slow")
+    app = migrated.app()
+    stall = StalledReads(migrated)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            cutover.freeze_and_switch(cut, live, mode="switch", timeout=3, max_lag_changes=0, catch_up_timeout=120)
+        except BaseException as exc:  # noqa: BLE001 - the test asserts on it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    wait_for(lambda: migrated.phase() == capture.FROZEN or not worker.is_alive(), "the freeze")
+    # the cutover is stuck inside its freeze; once the deadline passes, writes go through anyway
+    wait_for(lambda: refusal(app) is None, "the freeze to lift itself", timeout=60)
+    assert worker.is_alive() and migrated.phase() == capture.FROZEN
+    stall.release()
+    worker.join(60)
+
+    assert isinstance(outcome.get("error"), FreezeTimeout), outcome
+    assert migrated.phase() == capture.CAPTURING and not capture.our_triggers(app, "f")
+    assert not (migrated.tmp / "app.env").exists()
+    failed = [e for e in target_capture.journal(migrated.mysql(), "slow") if e["step"] == "freeze_failed"]
+    assert len(failed) == 1 and "deadline" in failed[0]["detail"]["error"]
