@@ -137,7 +137,9 @@ class _Reader:
                          f"ORDER BY {key_list} LIMIT ?")
         self.bad_sql = None
         if bad:
-            cols = ", ".join(f"typeof({qi(c.source)}), CAST({qi(c.source)} AS BLOB)" for c in tp.columns)
+            # REAL as itself: CAST(real AS BLOB) keeps only 15 significant digits
+            cols = ", ".join(f"typeof({qi(c.source)}), CASE WHEN typeof({qi(c.source)}) = 'real' THEN "
+                             f"{qi(c.source)} ELSE CAST({qi(c.source)} AS BLOB) END" for c in tp.columns)
             upper = f"({key_list}) <= ({', '.join('?' for _ in scan)})"
             self.bad_sql = (f"SELECT {key_list}, {row_sql.problems_sql(tp)}, {cols} FROM {qi(tp.source)} "
                             f"WHERE ({bad}) AND {{lower}} AND {{upper}} ORDER BY {key_list}")
@@ -272,6 +274,8 @@ def _row_json(tp: TablePlan, values) -> str:
                 row[col.source] = {"text_bytes_base64": base64.b64encode(raw).decode()}
         elif storage == "blob":
             row[col.source] = {"blob_base64": base64.b64encode(raw).decode()}
+        elif storage == "real":
+            row[col.source] = {"real": repr(raw)}  # shortest text that reads back as the same double
         else:
             row[col.source] = {storage: raw.decode()}
     return json.dumps(row, ensure_ascii=False)

@@ -3,15 +3,19 @@ them one per task; tests and the benchmark call run_all() to run them in one pro
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from mysql_common.errors import ConfigurationError, mysql_errno
 from mysql_common.session import ServerInfo, server_info
 from sqlite_to_mysql import report, schema_checks, target_setup, target_state
 from sqlite_to_mysql.copy import copy_table
-from sqlite_to_mysql.errors import MigrationDataLoss, PreflightBlocked
+from sqlite_to_mysql.errors import MigrationDataLoss, PreflightBlocked, SourceError
 from sqlite_to_mysql.plan import Plan
 from sqlite_to_mysql.planner import Settings, build_plan
+from sqlite_to_mysql.source import describe_sqlite_error
 from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.verify import TableVerifier
 
@@ -20,7 +24,12 @@ log = logging.getLogger(__name__)
 
 def preflight(src, *, source_path: str, database: str, server: ServerInfo, settings: Settings) -> Plan:
     register(src)
-    plan = build_plan(src, source_path=source_path, database=database, server=server, settings=settings)
+    try:
+        plan = build_plan(src, source_path=source_path, database=database, server=server, settings=settings)
+    except sqlite3.DatabaseError as exc:  # damage the first read did not reach (malformed pages)
+        if not any(word in str(exc) for word in ("malformed", "not a database", "corrupt", "locked", "busy")):
+            raise
+        raise SourceError(describe_sqlite_error(Path(source_path), exc)) from None
     plan_dict = _as_dict(plan)
     log.info("%s", report.preflight_summary(plan_dict))
     return plan
@@ -42,8 +51,29 @@ def load_method(conn, requested: str) -> str:
     return "load_data" if int(cur.fetchone()[0]) else "insert"
 
 
+PRIVILEGE_ERRORS = (1044, 1142, 1143, 1227)  # access denied to database / table / column / operation
+
+
 def setup_target(server_conn, connect_db, plan: Plan, server: ServerInfo, *, run_id: str,
                  if_target_exists: str = "fail") -> list[str]:
+    try:
+        return _setup_target(server_conn, connect_db, plan, server, run_id=run_id,
+                             if_target_exists=if_target_exists)
+    except Exception as exc:
+        if mysql_errno(exc) not in PRIVILEGE_ERRORS:
+            raise
+        cur = server_conn.cursor()
+        cur.execute("SELECT CURRENT_USER()")
+        user, _, host = cur.fetchone()[0].rpartition("@")
+        account = f"'{user}'@'{host}'"
+        raise ConfigurationError(
+            f"the MySQL account {account} may not create or write database {plan.database} ({exc.args[-1]}): "
+            f"GRANT ALL PRIVILEGES ON `{plan.database}`.* TO {account}, or point the mysql_target connection "
+            f"at an account that has them") from None
+
+
+def _setup_target(server_conn, connect_db, plan: Plan, server: ServerInfo, *, run_id: str,
+                  if_target_exists: str) -> list[str]:
     created = target_setup.create_database(server_conn, plan.database, server)
     conn = connect_db()
     try:

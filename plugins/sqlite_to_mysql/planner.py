@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
@@ -319,6 +319,14 @@ def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, 
     if policy == "widen":
         redo = _decide_columns(table, profile, server, settings, widen={col.source})[col.source]
         again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
+        if again is not None and redo.column.kind in ("text", "json"):
+            # text that is not valid UTF-8 (the profile cannot see it): only bytes hold it as it is
+            prof = profile.columns[col.source]
+            as_bytes = replace(prof, blobs=max(1, prof.blobs),
+                               blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))
+            redo = _decide_columns(table, replace(profile, columns={**profile.columns, col.source: as_bytes}),
+                                   server, settings, widen={col.source})[col.source]
+            again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
         if again is None:
             index = tp.columns.index(col)
             tp.columns[index] = redo.column
@@ -362,12 +370,17 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     for row in conn.execute(sql, params):
         count += 1
         if len(examples) < limit:
-            key = dict(zip(key_source, row[:len(key_source)]))
+            key = dict(zip(map(_key_name, key_source), row[:len(key_source)]))
             raw, storage, why = row[len(key_source):]
             examples.append({"key": key, "value": _show(raw, storage), "problem": why})
     if not count:
         return None
     return Conflict(column=col.source, problem=examples[0]["problem"], count=count, examples=examples)
+
+
+def _key_name(expr: str) -> str:
+    """The column name of a key expression ('"id"' -> 'id'), as the operator knows it."""
+    return expr[1:-1].replace('""', '"') if expr.startswith('"') and expr.endswith('"') else expr
 
 
 def _show(raw: bytes | None, storage: str) -> str:
