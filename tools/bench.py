@@ -372,53 +372,60 @@ def main(argv: list[str] | None = None) -> int:
     source, counts = demo_source(args.scale, args.seed)
     tag = uuid.uuid4().hex[:6]
     names = {k: f"bench_{k}_{tag}" for k in ("dag", "load_data", "insert", "raw", "peer")}
+    out = BENCH_DIR / f"results-{time.strftime('%Y%m%dT%H%M%S')}.json"
     results: dict = {"scale": args.scale, "source_rows": counts, "when": time.strftime("%Y-%m-%d %H:%M UTC"),
                      "server": execute(params, "SELECT VERSION()")[0][0]}
+
+    def record(key: str, what: str, measure) -> None:
+        """Run one measurement and save everything so far: a later failure keeps the figures."""
+        print(f"bench: {what}", flush=True)
+        results[key] = measure()
+        print(f"bench: {key} = {json.dumps(results[key], default=str)}", flush=True)
+        out.write_text(json.dumps(results, indent=2, default=str))
+
     try:
-        print(f"bench: ours through the DAG into {names['dag']}", flush=True)
-        results["ours_dag"] = ours_dag(source, params, names["dag"])
+        record("ours_dag", f"ours through the DAG into {names['dag']}", lambda: ours_dag(source, params, names["dag"]))
         for method in ("load_data", "insert"):
-            print(f"bench: ours in one process ({method})", flush=True)
-            results[f"ours_{method}"] = ours_in_process(source, params, names[method], method)
-        print("bench: raw server limit", flush=True)
-        results["raw_limit"] = raw_limit(source, params, names["load_data"], names["raw"])
+            record(f"ours_{method}", f"ours in one process ({method})",
+                   lambda m=method: ours_in_process(source, params, names[m], m))
+        record("raw_limit", "raw server limit",
+               lambda: raw_limit(source, params, names["load_data"], names["raw"]))
         if "peer" not in args.skip:
-            print(f"bench: peer {PEER_PIN}", flush=True)
-            results["peer"] = peer(source, params, names["peer"], counts)
-        print("bench: Django ORM answers on each copy", flush=True)
+            record("peer", f"peer {PEER_PIN}", lambda: peer(source, params, names["peer"], counts))
         copies = {"ours": names["dag"]}
         if results.get("peer", {}).get("exit_code") == 0:
             copies["peer"] = names["peer"]
-        results["orm_differences"] = orm_differences(source, params, copies)
+        record("orm_differences", "Django ORM answers on each copy", lambda: orm_differences(source, params, copies))
         results["ratios"] = ratios(results)
     finally:
         for database in names.values():
             execute(params, f"DROP DATABASE IF EXISTS {_ident(database)}")
     if args.memory_scale:
-        print(f"bench: peak memory at scale {args.memory_scale:g}", flush=True)
-        big, big_counts = demo_source(args.memory_scale, args.seed)
-        database = f"bench_memory_{tag}"
-        try:
-            run = ours_in_process(big, params, database, "load_data")
-        finally:
-            execute(params, f"DROP DATABASE IF EXISTS {_ident(database)}")
-        results["memory"] = {"scale": args.memory_scale, "rows": sum(big_counts.values()),
-                             "peak_rss_mb": run["peak_rss_mb"], "seconds": run["seconds"], "phases": run["phases"]}
+        record("memory", f"peak memory at scale {args.memory_scale:g}", lambda: memory(args.memory_scale, args.seed,
+                                                                                        params, tag))
     if "backup" not in args.skip:
         from tools import bench_backup
 
-        print("bench: full backup and restore (private mariadbd with binlog)", flush=True)
-        results["backup"] = bench_backup.run(source, None, repeat=3)
+        record("backup", "full backup and restore (private mariadbd with binlog)",
+               lambda: bench_backup.run(source, None, repeat=3))
     if "cutover" not in args.skip:
         from tools import bench_cutover
 
-        print("bench: cutover with a concurrent writer", flush=True)
-        results["cutover"] = bench_cutover.run(source, params)
-    out = BENCH_DIR / f"results-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
+        record("cutover", "cutover with a concurrent writer", lambda: bench_cutover.run(source, params))
     print(summary(results))
     print(f"\nbench: full results in {out}")
     return 0
+
+
+def memory(scale: float, seed: int, params: dict, tag: str) -> dict:
+    source, counts = demo_source(scale, seed)
+    database = f"bench_memory_{tag}"
+    try:
+        run = ours_in_process(source, params, database, "load_data")
+    finally:
+        execute(params, f"DROP DATABASE IF EXISTS {_ident(database)}")
+    return {"scale": scale, "rows": sum(counts.values()), "peak_rss_mb": run["peak_rss_mb"],
+            "seconds": run["seconds"], "phases": run["phases"]}
 
 
 if __name__ == "__main__":

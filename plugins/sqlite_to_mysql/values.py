@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 
 
 class ValueConflict(ValueError):
@@ -50,7 +50,10 @@ def decimal_shape(value) -> tuple[int, int]:
     d = to_decimal(value)
     if d == 0:
         return 0, 0
-    _sign, digits, exponent = d.normalize().as_tuple()
+    try:
+        _sign, digits, exponent = d.normalize().as_tuple()
+    except DecimalException:  # e.g. hex text such as '5553e8030381' read as 5553 x 10^8030381
+        raise ValueConflict(f"{excerpt(value)!r} is beyond any DECIMAL") from None
     return max(0, len(digits) + exponent), max(0, -exponent)
 
 

@@ -30,6 +30,15 @@ def test_decimal_text_refuses_overflow_and_non_numbers():
             values.decimal_text(bad, 10, 2)
 
 
+@pytest.mark.parametrize("text", ["555339578668477391018106e8030381", "-5e8030381", "9e999999999"])
+def test_number_text_beyond_any_decimal_is_a_conflict_not_a_crash(text):
+    """Hex text such as a UUID can read as a number with an enormous exponent."""
+    with pytest.raises(ValueConflict, match="beyond any DECIMAL"):
+        values.decimal_shape(text)
+    with pytest.raises(ValueConflict):
+        values.decimal_text(text, 65, 30)
+
+
 @given(st.integers(min_value=-10 ** 12, max_value=10 ** 12), st.integers(min_value=0, max_value=6))
 def test_a_real_written_with_k_places_reads_back_with_k_places(units, scale):
     """What a writer stored as a k-place decimal converts back to exactly that decimal."""
