@@ -17,8 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+from tests.support.paths import DATASETS, ROOT
 
 
 def _mysql_params() -> dict:

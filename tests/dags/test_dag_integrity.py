@@ -11,18 +11,17 @@ import json
 import shutil
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from tests.support.paths import DATASETS, ROOT
+
 pytestmark = pytest.mark.airflow
-ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT.parent / "shared" / "datasets"
 
 REQUIRED_DAGS = {
     "sqlite_to_mysql_migration", "sqlite_to_mysql_cutover", "sqlite_to_mysql_rollback",
     "sqlite_to_mysql_cutover_cleanup", "mysql_full_backup", "mysql_binlog_backup", "mysql_backup_retention",
-    "mysql_backup_verify", "mysql_restore", "mysql_restore_drill", "mysql_hardening", "mysql_health_monitor",
+    "mysql_backup_verify", "sqlite_to_mysql_verify", "mysql_restore", "mysql_restore_drill", "mysql_hardening", "mysql_health_monitor",
 }
 # Required DAG ids whose files are still being written; an id leaves this set with its file.
 PENDING_DAGS: set[str] = set()

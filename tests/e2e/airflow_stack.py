@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT.parent / "shared" / "datasets"
+from tests.support.paths import DATASETS, ROOT
+
 MIGRATION_DAG = "sqlite_to_mysql_migration"
 BIG_TABLE = "TrackPlay"  # generated, big enough that a kill lands mid-copy
 BIG_TABLE_ROWS = 300_000
