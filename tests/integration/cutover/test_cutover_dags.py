@@ -1,9 +1,11 @@
 """sqlite_to_mysql_cutover under Airflow itself (`airflow dags test`): a rehearsal runs every
 step, freezes and unfreezes without switching; mode=switch without its confirmation is refused
-before anything is frozen or switched."""
+before anything is frozen or switched; a confirmed switch, the rollback DAG and the cleanup DAG
+take the application to MySQL, back to SQLite with MySQL's writes, and end capture."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -28,8 +30,8 @@ def cutover_dag(airflow_env, app_db, migrate, tmp_path):
                AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER=json.dumps({"settings_file": str(tmp_path / "app.env")}),
                S2M_REPORT_DIR=str(tmp_path / "reports"))
 
-    def run(conf: dict) -> subprocess.CompletedProcess:
-        return subprocess.run([str(ROOT / ".venv/bin/airflow"), "dags", "test", "sqlite_to_mysql_cutover",
+    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover") -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROOT / ".venv/bin/airflow"), "dags", "test", dag_id,
                                "-c", json.dumps(conf)], env=env, capture_output=True, text=True, timeout=600)
 
     return run, migrated
@@ -61,3 +63,37 @@ def test_switch_without_confirmation_is_refused_before_any_freeze(cutover_dag, t
     assert migrated.phase() == capture.CAPTURING and not (tmp_path / "app.env").exists()
     assert not list((tmp_path / "reports").glob("*/cutover.json"))
     assert target_capture.existing_triggers(migrated.mysql(), "ckfg") == {}  # prepare stopped at once
+
+
+def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_path):
+    run, migrated = cutover_dag
+    database = migrated.database
+    switched = run({"mode": "switch", "confirm": f"SWITCH {database}"})
+    assert switched.returncode == 0, (switched.stdout + switched.stderr)[-4000:]
+    assert migrated.phase() == capture.SWITCHED
+    assert f"/{database}" in (tmp_path / "app.env").read_text()
+
+    dst = migrated.mysql()
+    cur = dst.cursor()
+    cur.execute("UPDATE kv SET v = 'written on mysql' WHERE k = 'key 1'")
+    cur.execute("INSERT INTO kv VALUES ('key new', 'inserted on mysql')")
+    dst.commit()
+
+    refused = run({"confirm": "ROLLBACK something_else"}, "sqlite_to_mysql_rollback")
+    assert refused.returncode != 0 and migrated.phase() == capture.SWITCHED
+    rolled = run({"confirm": f"ROLLBACK {database}"}, "sqlite_to_mysql_rollback")
+    assert rolled.returncode == 0, (rolled.stdout + rolled.stderr)[-4000:]
+    app = migrated.app()
+    assert app.execute("SELECT v FROM kv WHERE k = 'key 1'").fetchone()[0] == "written on mysql"
+    assert app.execute("SELECT count(*) FROM kv WHERE k = 'key new'").fetchone()[0] == 1
+    assert "sqlite:///" in (tmp_path / "app.env").read_text()
+    app.execute("UPDATE kv SET v = 'writable again' WHERE k = 'key 2'")
+
+    cleaned = run({"confirm": f"CLEANUP {database}"}, "sqlite_to_mysql_cutover_cleanup")
+    assert cleaned.returncode == 0, (cleaned.stdout + cleaned.stderr)[-4000:]
+    with sqlite3.connect(migrated.source) as check:
+        assert not capture.has_tables(check)
+        assert not [name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+    mysql = migrated.mysql()
+    assert target_capture.existing_triggers(mysql, "ckf") == {}  # capture and freeze gone
+    assert target_capture.existing_triggers(mysql, "g")  # MySQL, which the app left, stays read-only
