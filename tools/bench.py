@@ -59,6 +59,11 @@ def connect(params: dict, database: str = ""):
     return conn
 
 
+def connector(params: dict, database: str = ""):
+    """connect() later: what pipeline.Connections and setup_target take."""
+    return lambda: connect(params, database)
+
+
 def execute(params: dict, statement: str, database: str = "", args: tuple | None = None) -> list:
     conn = connect(params, database)
     try:
@@ -126,8 +131,8 @@ def _child(job: dict) -> None:
     from sqlite_to_mysql.source import open_source
 
     params, database = job["params"], job["database"]
-    conns = Connections(source=lambda: open_source(job["source"]), server=lambda: connect(params),
-                        database=lambda: connect(params, database))
+    conns = Connections(source=lambda: open_source(job["source"]), server=connector(params),
+                        database=connector(params, database))
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as reports:
         result = run_all(conns, source_path=job["source"], database=database, settings=Settings(),
@@ -173,7 +178,7 @@ def raw_limit(source: Path, params: dict, migrated: str, scratch: str) -> dict:
             jobs.append((path.stat().st_size, path, tp))
         src.close()
         server = connect(params)
-        pipeline.setup_target(server, lambda: connect(params, scratch), plan, _server_info(server),
+        pipeline.setup_target(server, connector(params, scratch), plan, _server_info(server),
                               run_id="bench_raw")
         server.close()
         pending = [(path, tp) for _, path, tp in sorted(jobs, key=lambda job: -job[0])]

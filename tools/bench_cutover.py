@@ -28,25 +28,15 @@ for extra in (ROOT / "plugins", ROOT):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from mysql_common.session import configure_session, server_info  # noqa: E402
+from mysql_common.session import server_info  # noqa: E402
 from sqlite_to_mysql import capture, cutover, pipeline  # noqa: E402
 from sqlite_to_mysql.cutover import Cutover  # noqa: E402
 from sqlite_to_mysql.planner import Settings  # noqa: E402
 from sqlite_to_mysql.source import open_source  # noqa: E402
 from sqlite_to_mysql.switch import SwitchConfig, mysql_database, sqlite_database  # noqa: E402
+from tools.bench import connector  # noqa: E402
 
 log = logging.getLogger("bench_cutover")
-
-
-def connector(params: dict, database: str = ""):
-    def connect():
-        import MySQLdb
-
-        conn = MySQLdb.connect(**params, db=database, charset="utf8mb4", local_infile=1)
-        configure_session(conn)
-        return conn
-
-    return connect
 
 
 def migrate_with_capture(source: Path, params: dict, database: str, *, run_id: str,

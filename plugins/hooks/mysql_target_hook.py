@@ -7,15 +7,13 @@ what to fix without ever showing the password.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
-from typing import Iterator
+from typing import ContextManager
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from mysql_common.errors import ConfigurationError, mysql_errno, redact
+from mysql_common.option_file import client_option_file
 from mysql_common.session import ServerInfo, configure_session, server_info
 
 # Error numbers that mean "your connection settings are wrong", with the fix.
@@ -138,33 +136,15 @@ class MySqlTargetHook(MySqlHook):
         finally:
             conn.close()
 
-    @contextlib.contextmanager
-    def client_option_file(self) -> Iterator[str]:
-        """A 0600 option file for the command-line clients (dump, binlog, mysql).
-
-        Passing it with --defaults-extra-file keeps the password out of the process list
-        and out of every log line that shows a command.
-        """
+    def client_option_file(self) -> ContextManager[str]:
+        """The connection's [client] option file for the command-line tools."""
         conn = self.airflow_connection()
-        lines = ["[client]", f"user={conn.login or ''}", f"host={conn.host or 'localhost'}",
-                 f"port={conn.port or 3306}",
-                 # loose-: mariadb-binlog does not know this option and would refuse the file
-                 "loose-default-character-set=utf8mb4"]
-        if conn.password:
-            escaped = conn.password.replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'password="{escaped}"')
-        # The command-line clients are MariaDB's (libmariadb): same rules as get_conn().
+        # The command-line clients are MariaDB's (libmariadb): same TLS rules as get_conn().
         tls = tls_arguments(conn.extra_dejson.get("ssl"), conn.extra_dejson.get("ssl_mode"),
                             mariadb_client=True)
-        for key, option in (("ca", "ssl-ca"), ("cert", "ssl-cert"), ("key", "ssl-key")):
-            if tls.get("ssl", {}).get(key):
-                lines.append(f"{option}={tls['ssl'][key]}")
+        extra = [f"{option}={tls['ssl'][key]}" for key, option in
+                 (("ca", "ssl-ca"), ("cert", "ssl-cert"), ("key", "ssl-key")) if tls.get("ssl", {}).get(key)]
         if tls:
-            lines.append("ssl-verify-server-cert")
-        fd, path = tempfile.mkstemp(prefix="mysql-client-", suffix=".cnf")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write("\n".join(lines) + "\n")
-            yield path
-        finally:
-            os.unlink(path)
+            extra.append("ssl-verify-server-cert")
+        return client_option_file(user=conn.login or "", host=conn.host or "localhost", port=conn.port or 3306,
+                                  password=conn.password, extra=tuple(extra))

@@ -6,12 +6,10 @@ SimpleAccess. Credentials go to the command-line tools only through a 0600 optio
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass
-from typing import ContextManager, Iterator, Protocol
+from typing import ContextManager, Protocol
 
+from mysql_common.option_file import client_option_file
 from mysql_common.session import configure_session
 
 
@@ -47,20 +45,8 @@ class SimpleAccess:
         configure_session(conn)
         return conn
 
-    @contextlib.contextmanager
-    def option_file(self) -> Iterator[str]:
-        lines = ["[client]", f"user={self.user}", f"host={self.host}", f"port={self.port}",
-                 "loose-default-character-set=utf8mb4"]
-        if self.password:
-            escaped = self.password.replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'password="{escaped}"')
-        fd, path = tempfile.mkstemp(prefix="mysql-client-", suffix=".cnf")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write("\n".join(lines) + "\n")
-            yield path
-        finally:
-            os.unlink(path)
+    def option_file(self) -> ContextManager[str]:
+        return client_option_file(user=self.user, host=self.host, port=self.port, password=self.password)
 
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}"

@@ -17,7 +17,8 @@ from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.switch import SwitchConfig
 from sqlite_to_mysql.verify import TableVerifier
-from tools.bench_cutover import connector, open_cutover
+from tools.bench import connector
+from tools.bench_cutover import open_cutover
 
 LINES = 'order "lines" 2024'  # quotes and spaces in a table name, composite key
 SCHEMA = f"""

@@ -1,21 +1,10 @@
 """Running the migration phases in-process against the test server (what the DAG does)."""
 from __future__ import annotations
 
-import MySQLdb
-
-from mysql_common.session import configure_session
 from sqlite_to_mysql.pipeline import Connections, run_all
 from sqlite_to_mysql.planner import Settings
 from sqlite_to_mysql.source import open_source
-
-
-def connector(params: dict, database: str = ""):
-    def connect():
-        conn = MySQLdb.connect(**params, db=database, charset="utf8mb4", local_infile=1)
-        configure_session(conn)
-        return conn
-
-    return connect
+from tools.bench import connector
 
 
 def migrate(source, database: str, params: dict, tmp_path, *, method: str = "auto", run_id: str = "test_run",
