@@ -1,25 +1,28 @@
-"""Row checksums that mean the same on both sides.
+"""Segment checksums that mean the same on both sides, computed without Python per row.
 
-A row's canonical bytes are, per column, b'N' for NULL or b'V<len>:<bytes>' for a value
-(so NULL differs from '' and no value can imitate a column boundary); the row hash is
-MD5 of those bytes; a segment's checksum is the row count and the XOR of the two 64-bit
-halves of every row hash (rows are unique by primary key, so XOR loses nothing).
-MySQL computes its side in SQL; SQLite's side is a registered aggregate.
+A row's form is, per column, N for NULL or the value between single quotes with its quotes
+doubled, the columns separated by commas (so NULL differs from '', and no value can imitate
+a column boundary: a quote inside a value is always doubled, the one that ends it is
+followed by a comma or the end). A segment's checksum is its row count and the MD5 of its rows' forms, sorted bytewise and joined by
+newlines. Sorting by the form itself, not by the key, gives both sides the same order
+whatever the key's type or collation. SQLite and MySQL build the forms and the concatenation
+in SQL; only the MD5 of the SQLite side is taken in Python, once per segment.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+NO_ROWS = ""  # the md5 of an empty segment, on both sides
+
 
 @dataclass(frozen=True)
 class Digest:
     rows: int
-    high: int
-    low: int
+    md5: str
 
     def __str__(self) -> str:
-        return f"{self.rows} rows, {self.high:016x}{self.low:016x}"
+        return f"{self.rows} rows, md5 {self.md5 or '-'}"
 
 
 def canonical(value) -> bytes | None:
@@ -37,73 +40,35 @@ def canonical(value) -> bytes | None:
 
 
 def row_bytes(values) -> bytes:
+    """The row's form, as the SQL below builds it."""
     parts = []
     for value in values:
         raw = canonical(value)
-        parts.append(b"N" if raw is None else b"V%d:%s" % (len(raw), raw))
-    return b"".join(parts)
+        parts.append(b"N" if raw is None else b"'" + raw.replace(b"'", b"''") + b"'")
+    return b",".join(parts)
 
 
-def row_hash(values) -> bytes:
-    return hashlib.md5(row_bytes(values)).digest()
+def digest_of_forms(forms: list[bytes]) -> Digest:
+    """A segment's digest from its rows' forms (for values only Python can put in canonical form)."""
+    if not forms:
+        return Digest(0, NO_ROWS)
+    return Digest(len(forms), hashlib.md5(b"\n".join(sorted(forms))).hexdigest())
 
 
-_LOW64 = (1 << 64) - 1
-
-
-class RowDigest:
-    """SQLite aggregate: s2m_digest(col1, col2, ...) -> 'rows:high:low'."""
-
-    def __init__(self) -> None:
-        self.rows = self.high = self.low = 0
-
-    def step(self, *values) -> None:
-        # row_bytes() inlined for the common types: this runs once per source row
-        parts = []
-        for value in values:
-            if value is None:
-                parts.append(b"N")
-                continue
-            if isinstance(value, str):
-                raw = value.encode("utf-8", "surrogateescape")
-            elif isinstance(value, bytes):
-                raw = value
-            else:
-                raw = canonical(value)
-            parts.append(b"V%d:%s" % (len(raw), raw))
-        both = int.from_bytes(hashlib.md5(b"".join(parts)).digest(), "big")
-        self.rows += 1
-        self.high ^= both >> 64
-        self.low ^= both & _LOW64
-
-    def finalize(self) -> str:
-        return f"{self.rows}:{self.high}:{self.low}"
-
-
-def parse(text: str | None) -> Digest:
-    if not text:
-        return Digest(0, 0, 0)
-    rows, high, low = (int(x) for x in text.split(":"))
-    return Digest(rows, high, low)
-
-
-def combine(digests) -> Digest:
-    rows = high = low = 0
-    for d in digests:
-        rows += d.rows
-        high ^= d.high
-        low ^= d.low
-    return Digest(rows, high, low)
-
-
-def mysql_row_expression(column_sql: list[str]) -> str:
-    """MySQL SQL for the canonical bytes of a row, given each column's canonical expression."""
-    parts = [f"COALESCE(CONCAT('V', LENGTH({e}), ':', {e}), 'N')" for e in column_sql]
-    return f"CONCAT({', '.join(parts)})"
+def sqlite_digest(conn, column_sql: list[str], table_sql: str, where: str, params) -> Digest:
+    form = " || ',' || ".join(f"ifnull('''' || replace({e}, '''', '''''') || '''', 'N')" for e in column_sql)
+    # An aggregate over a subquery with ORDER BY is not flattened: group_concat sees that order.
+    rows, joined = conn.execute(
+        f"SELECT count(*), CAST(group_concat(f, char(10)) AS BLOB) FROM "
+        f"(SELECT {form} AS f FROM {table_sql} WHERE {where} ORDER BY 1)", params).fetchone()
+    return Digest(rows, hashlib.md5(joined).hexdigest() if rows else NO_ROWS)
 
 
 def mysql_digest_select(column_sql: list[str], table_sql: str, where: str) -> str:
-    row = mysql_row_expression(column_sql)
-    return (f"SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED)), 0), "
-            f"COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(h, 17, 16), 16, 10) AS UNSIGNED)), 0) "
-            f"FROM (SELECT MD5({row}) AS h FROM {table_sql} WHERE {where}) AS rows_")
+    """(rows, md5) of a segment. GROUP_CONCAT is capped by group_concat_max_len and
+    max_allowed_packet: the caller checks for warning 1260 (row cut)."""
+    form = "CONCAT(" + ", ',', ".join(f"IFNULL(CONCAT('''', REPLACE({e}, '''', ''''''), ''''), 'N')"
+                                      for e in column_sql) + ")"
+    # The LIMIT keeps the derived table from being merged, so each form is built once.
+    return (f"SELECT COUNT(*), MD5(GROUP_CONCAT(f ORDER BY f SEPARATOR '\\n')) "
+            f"FROM (SELECT {form} AS f FROM {table_sql} WHERE {where} LIMIT 18446744073709551615) AS rows_")

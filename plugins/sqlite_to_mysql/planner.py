@@ -13,8 +13,11 @@ from sqlite_to_mysql import keys
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import Conflict, ForeignKeyPlan, IndexPlan, Plan, TablePlan
-from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile, profile_table
+from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile
+from sqlite_to_mysql.source import open_source
+from sqlite_to_mysql.source_scan import SourceScan, scan_source
 from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
+from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.type_mapping import Decision, Role, decide
 from sqlite_to_mysql.values import excerpt
 
@@ -65,12 +68,16 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     plan = Plan(source_path=source_path, database=database, flavor=server.flavor,
                 server_version=server.version_text, tables=[], settings=vars(settings).copy())
     plan.name_map = {s: t for s, t in table_names.items() if s != t}
-    if settings.integrity_check != "skip":
-        plan.integrity = integrity(conn, settings.integrity_check)
+    selected = [schema.tables[n] for n in names]
+    scan = scan_source(conn, lambda: register(open_source(source_path)), selected,
+                       {t.name: {c.name: _profile_kind(c) for c in t.columns} for t in selected},
+                       settings.integrity_check)
+    if scan.integrity is not None:
+        plan.integrity = scan.integrity
         if plan.integrity != "ok":
             plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
                                  f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
-    profiles = _profile_all(conn, source_path, [schema.tables[n] for n in names])
+    profiles = scan.profiles
     decisions: dict[str, dict[str, Decision]] = {}
     django = "django_migrations" in schema.tables
     for name in names:
@@ -102,43 +109,9 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     for name in ordering.self_references:
         plan.warnings.append(f"{name} references itself: rows are copied in key order and the constraint "
                              f"is added after the copy")
-    _orphans(conn, plan, names)
+    _orphans(scan, plan, names)
     _not_migrated(schema, names, plan)
     return plan
-
-
-def _profile_all(conn: sqlite3.Connection, source_path: str, tables: list[SourceTable]) -> dict[str, TableProfile]:
-    """Profile tables on two connections at once, biggest first: SQLite scans in C without
-    holding the GIL, so both cores work."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sqlite_to_mysql.source import open_source
-    from sqlite_to_mysql.sqlite_functions import register
-
-    local = threading.local()
-    opened = []
-    lock = threading.Lock()
-
-    def connection() -> sqlite3.Connection:
-        if not hasattr(local, "conn"):
-            local.conn = register(open_source(source_path))
-            with lock:
-                opened.append(local.conn)
-        return local.conn
-
-    def work(table: SourceTable) -> tuple[str, TableProfile]:
-        kinds = {c.name: _profile_kind(c) for c in table.columns}
-        return table.name, profile_table(connection(), table, kinds)
-
-    sizes = {t.name: conn.execute(f"SELECT count(*) FROM {qi(t.name)}").fetchone()[0] for t in tables}
-    ordered = sorted(tables, key=lambda t: -sizes[t.name])
-    try:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="profile") as pool:
-            return dict(pool.map(work, ordered))
-    finally:
-        for c in opened:
-            c.close()
 
 
 def _django_uuid_columns(conn: sqlite3.Connection, table: SourceTable) -> set[str]:
@@ -391,24 +364,16 @@ def _show(raw: bytes | None, storage: str) -> str:
     return excerpt(raw.decode("utf-8", "backslashreplace"))
 
 
-def integrity(conn: sqlite3.Connection, mode: str) -> str:
-    pragma = "integrity_check" if mode == "full" else "quick_check"
-    rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}(20)")]
-    return "ok" if rows == ["ok"] else "; ".join(rows)
-
-
-def _orphans(conn: sqlite3.Connection, plan: Plan, names: list[str]) -> None:
+def _orphans(scan: SourceScan, plan: Plan, names: list[str]) -> None:
     """Rows whose parent is missing already in SQLite: carried over as they are, and reported."""
     selected = set(names)
     counts: dict[tuple[str, str], int] = {}
     for name in names:
-        try:
-            rows = conn.execute(f"PRAGMA foreign_key_check({qi(name)})").fetchall()
-        except sqlite3.DatabaseError as exc:
-            plan.warnings.append(f"{name}: foreign key check impossible ({exc}); its foreign keys are "
-                                 f"not enforced by SQLite either")
+        if name in scan.fk_check_errors:
+            plan.warnings.append(f"{name}: foreign key check impossible ({scan.fk_check_errors[name]}); its "
+                                 f"foreign keys are not enforced by SQLite either")
             continue
-        for _table, _rowid, parent, _fkid in rows:
+        for _table, _rowid, parent, _fkid in scan.orphans.get(name, []):
             counts[(name, parent)] = counts.get((name, parent), 0) + 1
     for (child, parent), count in sorted(counts.items()):
         plan.orphans.append({"table": child, "parent": parent, "rows": count})

@@ -16,22 +16,34 @@ TIME_GLOBS = (TIME_GLOB, f"{TIME_GLOB}.{DIGIT * 6}")
 NON_ASCII_GLOB = "*[^" + chr(1) + "-" + chr(127) + "]*"
 
 
+def _valid_day(col: str) -> str:
+    """Month 01-12 and a day the month has, for text already matching DATE_GLOB. Days 01-28
+    exist in every month; only 29-31 ask the calendar (date() keeps '2021-02-30' as it is;
+    through julianday() it becomes '2021-03-02' and differs). Never NULL."""
+    return (f"substr({col}, 6, 2) BETWEEN '01' AND '12' AND (substr({col}, 9, 2) BETWEEN '01' AND '28' "
+            f"OR date(julianday(substr({col}, 1, 10))) IS substr({col}, 1, 10))")
+
+
+def _valid_clock(col: str, start: int) -> str:
+    """HH:MM:SS at `start` (1-based) within range, for text already matching a time GLOB."""
+    return (f"substr({col}, {start}, 2) <= '23' AND substr({col}, {start + 3}, 2) <= '59' "
+            f"AND substr({col}, {start + 6}, 2) <= '59'")
+
+
 def fast_datetime_sql(col: str) -> str:
     """True where the text is already a valid 'YYYY-MM-DD HH:MM:SS[.ffffff]' (checked in C)."""
     globs = " OR ".join(f"{col} GLOB '{g}'" for g in DATETIME_GLOBS)
-    # date() keeps '2021-02-30' as it is; through julianday() it becomes '2021-03-02' and differs
-    return (f"(typeof({col}) = 'text' AND ({globs}) AND date(julianday(substr({col}, 1, 10))) = substr({col}, 1, 10)"
-            f" AND time(substr({col}, 12, 8)) = substr({col}, 12, 8) AND {col} >= '1000')")
+    return (f"(typeof({col}) = 'text' AND ({globs}) AND {col} >= '1000' AND {_valid_day(col)} "
+            f"AND {_valid_clock(col, 12)})")
 
 
 def fast_date_sql(col: str) -> str:
-    return (f"(typeof({col}) = 'text' AND {col} GLOB '{DATE_GLOB}' AND date(julianday({col})) = {col} "
-            f"AND {col} >= '1000')")
+    return f"(typeof({col}) = 'text' AND {col} GLOB '{DATE_GLOB}' AND {col} >= '1000' AND {_valid_day(col)})"
 
 
 def fast_time_sql(col: str) -> str:
     globs = " OR ".join(f"{col} GLOB '{g}'" for g in TIME_GLOBS)
-    return f"(typeof({col}) = 'text' AND ({globs}) AND time(substr({col}, 1, 8)) = substr({col}, 1, 8))"
+    return f"(typeof({col}) = 'text' AND ({globs}) AND {_valid_clock(col, 1)})"
 
 
 @dataclass
@@ -128,40 +140,79 @@ def profile_table(conn: sqlite3.Connection, table: SourceTable, kinds: dict[str,
 
     kinds maps column name -> declared kind ('char' for fixed-width text), which selects
     the checks worth running on that column."""
-    columns = [c.name for c in table.columns if not c.generated]
-    selects = ["count(*)"]
-    payload = []
-    plan = []
-    for name in columns:
-        c = qi(name)
-        payload.append(f"coalesce(length(CAST({c} AS BLOB)), 0)")
-        aggregates = aggregates_for(kinds.get(name, "unknown"))
-        plan.append((name, aggregates))
-        for _key, template in aggregates:
-            selects.append(template.format(c=c, fast_dt=fast_datetime_sql(c), fast_d=fast_date_sql(c),
-                                           fast_t=fast_time_sql(c)))
-    selects.append(f"sum({' + '.join(payload) or '0'})")
-    sql = f"SELECT {', '.join(selects)} FROM {qi(table.name)}"
-    row = conn.execute(sql, {"non_ascii": NON_ASCII_GLOB}).fetchone()
-    profile = TableProfile(rows=row[0], bytes=row[-1] or 0)
-    pos = 1
-    for name, aggregates in plan:
-        col = ColumnProfile()
-        values = {}
-        for key, _template in aggregates:
-            values[key] = row[pos]
-            pos += 1
-        for key, value in values.items():
-            if key in ("int_min", "int_max"):
-                setattr(col, key, value)
-            elif hasattr(col, key):
-                setattr(col, key, value or 0)
-        col.nulls = profile.rows - (values["non_null"] or 0)
-        col.blobs = (values["non_null"] or 0) - col.integers - col.reals - col.texts
-        _real_shape(conn, table.name, name, col, values)
-        profile.columns[name] = col
-    _add_numeric_text_shape(conn, table, profile)
-    return profile
+    scan = ProfileScan(table, kinds)
+    return scan.finish(conn, [scan.run(conn)])
+
+
+# How two parts' results of one aggregate combine (everything else is a count or a sum).
+_MERGE_MIN = {"int_min", "real_min"}
+_MERGE_MAX = {"int_max", "real_max", "real_scale", "text_max_chars", "text_max_bytes", "blob_max_bytes"}
+
+
+class ProfileScan:
+    """A table's profile as one aggregate query that can also run over parts of the table
+    (rowid ranges, on several connections at once) whose results merge exactly."""
+
+    def __init__(self, table: SourceTable, kinds: dict[str, str]) -> None:
+        self.table = table
+        selects = ["count(*)"]
+        payload = []
+        self.plan: list[tuple[str, list[tuple[str, str]]]] = []
+        self.keys = ["rows"]
+        for name in (c.name for c in table.columns if not c.generated):
+            c = qi(name)
+            payload.append(f"coalesce(length(CAST({c} AS BLOB)), 0)")
+            aggregates = aggregates_for(kinds.get(name, "unknown"))
+            self.plan.append((name, aggregates))
+            for key, template in aggregates:
+                self.keys.append(key)
+                selects.append(template.format(c=c, fast_dt=fast_datetime_sql(c), fast_d=fast_date_sql(c),
+                                               fast_t=fast_time_sql(c)))
+        selects.append(f"sum({' + '.join(payload) or '0'})")
+        self.keys.append("bytes")
+        self.sql = f"SELECT {', '.join(selects)} FROM {qi(table.name)}"
+
+    def run(self, conn: sqlite3.Connection, where: str = "", params: dict | None = None) -> tuple:
+        sql = self.sql + (f" WHERE {where}" if where else "")
+        return conn.execute(sql, {"non_ascii": NON_ASCII_GLOB, **(params or {})}).fetchone()
+
+    def merge(self, rows: list[tuple]) -> list:
+        merged = list(rows[0])
+        for row in rows[1:]:
+            for i, (key, value) in enumerate(zip(self.keys, row)):
+                if value is None:
+                    continue
+                if merged[i] is None:
+                    merged[i] = value
+                elif key in _MERGE_MIN:
+                    merged[i] = min(merged[i], value)
+                elif key in _MERGE_MAX:
+                    merged[i] = max(merged[i], value)
+                else:
+                    merged[i] += value
+        return merged
+
+    def finish(self, conn: sqlite3.Connection, rows: list[tuple]) -> TableProfile:
+        row = self.merge(rows)
+        profile = TableProfile(rows=row[0] or 0, bytes=row[-1] or 0)
+        pos = 1
+        for name, aggregates in self.plan:
+            col = ColumnProfile()
+            values = {}
+            for key, _template in aggregates:
+                values[key] = row[pos]
+                pos += 1
+            for key, value in values.items():
+                if key in ("int_min", "int_max"):
+                    setattr(col, key, value)
+                elif hasattr(col, key):
+                    setattr(col, key, value or 0)
+            col.nulls = profile.rows - (values["non_null"] or 0)
+            col.blobs = (values["non_null"] or 0) - col.integers - col.reals - col.texts
+            _real_shape(conn, self.table.name, name, col, values)
+            profile.columns[name] = col
+        _add_numeric_text_shape(conn, self.table, profile)
+        return profile
 
 
 def _real_shape(conn, table: str, name: str, col: ColumnProfile, values: dict) -> None:

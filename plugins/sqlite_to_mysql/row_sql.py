@@ -29,9 +29,11 @@ def value_sql(col: ColumnPlan) -> str:
         return c
     if col.kind == "bool":
         return f"CASE WHEN {c} IN (0, 1) AND typeof({c}) = 'integer' THEN {c} ELSE {udf} END"
-    if col.kind in ("decimal", "double"):
-        if not storage.get("real") and not storage.get("text") and col.kind == "decimal":
+    if col.kind == "decimal":
+        if not storage.get("real") and not storage.get("text"):
             return c
+        return f"CASE WHEN typeof({c}) = 'integer' THEN {c}{_real_decimal_when(col)} ELSE {udf} END"
+    if col.kind == "double":
         limit = f" AND {c} BETWEEN -9007199254740992 AND 9007199254740992" if col.kind == "double" else ""
         return f"CASE WHEN typeof({c}) = 'integer'{limit} THEN {c} ELSE {udf} END"
     if col.kind == "datetime":
@@ -52,6 +54,38 @@ def value_sql(col: ColumnPlan) -> str:
         return (f"substr({c}, 1, 8) || '-' || substr({c}, 9, 4) || '-' || substr({c}, 13, 4) || '-' || "
                 f"substr({c}, 17, 4) || '-' || substr({c}, 21)")
     raise AssertionError(col.kind)
+
+
+def _real_decimal_when(col: ColumnPlan) -> str:
+    """A WHEN branch giving a REAL its DECIMAL(p,s) text in C, where that is provably what
+    values.decimal_text returns (its shortest round-trip form, padded to s places); other
+    REALs go to Python.
+
+    With |x| < 10^(14-s), distinct s-place decimals are more than 40 ulps of x apart, so at
+    most one of them reads back as x: the padded shortest form. printf's text reading back as
+    x therefore proves it is that one (a REAL with more places reads back as another number
+    and goes to Python, which refuses it). |x| < 10^(p-s) keeps it inside the column; zero
+    goes to Python for its sign (MySQL has no negative zero)."""
+    precision, scale = int(col.args[0]), int(col.args[1])
+    digits = min(precision - scale, 14 - scale)
+    if digits < 1:
+        return ""
+    c = qi(col.source)
+    text = f"printf('%.{scale}f', {c})"
+    return (f" WHEN typeof({c}) = 'real' AND {c} > -1e{digits} AND {c} < 1e{digits} AND {c} <> 0 "
+            f"AND CAST({text} AS REAL) = {c} THEN {text}")
+
+
+def _decimal_canonical(col: ColumnPlan) -> str:
+    """DECIMAL(p,s) as MySQL prints it, in C for integers and plain REALs."""
+    c = qi(col.source)
+    precision, scale = int(col.args[0]), int(col.args[1])
+    integer = f"typeof({c}) = 'integer'"
+    if precision - scale < 19:
+        integer += f" AND {c} > -{10 ** (precision - scale)} AND {c} < {10 ** (precision - scale)}"
+    padded = f"{c} || '.{'0' * scale}'" if scale else c
+    return (f"CASE WHEN {integer} THEN {padded}{_real_decimal_when(col)} "
+            f"ELSE s2m_decimal({c}, {precision}, {scale}) END")
 
 
 def _hex_path(col: ColumnPlan) -> bool:
@@ -154,11 +188,11 @@ def canonical_sql(col: ColumnPlan) -> str:
                 f"WHEN typeof({c}) = 'text' AND {c} GLOB '{bare}' THEN {c} || '.000000' "
                 f"ELSE s2m_time({c}, {a}, {b}) END")
     if col.kind == "decimal":
-        return f"s2m_decimal({c}, {a}, {b})"
+        return _decimal_canonical(col)
     if col.kind == "double":
         return f"s2m_double({c}, NULL, NULL)"
     if col.kind in ("datetime", "time", "date", "bool"):
-        return f"s2m_{col.kind}({c}, {a}, {b})"
+        return value_sql(col)  # already MySQL's text where the fast path applies
     if col.kind == "blob":
         return f"CAST({c} AS BLOB)"
     if col.kind in TEXT_KINDS:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 
 from sqlite_to_mysql import values
-from sqlite_to_mysql.checksums import RowDigest
 from sqlite_to_mysql.values import ValueConflict
 
 # kind -> converter(value, arg1, arg2) returning canonical MySQL text
@@ -87,7 +86,6 @@ def register(conn: sqlite3.Connection) -> sqlite3.Connection:
     for kind, fn in CONVERTERS.items():
         conn.create_function(f"s2m_{kind}", 3, _null_safe(fn), **det)
     conn.create_aggregate("s2m_decimal_shape", 1, DecimalShape)
-    conn.create_aggregate("s2m_digest", -1, RowDigest)
     return conn
 
 

@@ -3,7 +3,9 @@ key-range segments; a segment that differs is split (as data-diff does) until th
 rows are found, then shown side by side.
 
 Both sides hash at once (SQLite in a worker thread, MySQL on the server), so the check
-costs about as much as the slower side, not the sum.
+costs about as much as the slower side, not the sum. Segments are sized so that their rows'
+forms stay well inside MySQL's max_allowed_packet (GROUP_CONCAT's ceiling); a segment that
+still does not fit is hashed row by row in Python instead.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from sqlite_to_mysql.values import excerpt
 
 log = logging.getLogger(__name__)
 SEGMENTABLE_KINDS = ("int", "text", "blob")
+SEGMENT_BYTES = 32 * 1024 * 1024  # upper bound; also at most half of max_allowed_packet
+ROW_CUT = 1260  # MySQL warning: row cut by GROUP_CONCAT()
 
 
 @dataclass
@@ -81,6 +85,7 @@ class TableVerifier:
                                for k in tp.key_source if _unquote(k) in {c.source for c in tp.columns})
         self.differences: list[RowDifference] = []
         self.differing = 0
+        self._size_segments()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"verify-{tp.target}")
 
     # --- public -----------------------------------------------------------------------
@@ -110,6 +115,15 @@ class TableVerifier:
             self.pool.shutdown(wait=True)
 
     # --- segments ---------------------------------------------------------------------
+    def _size_segments(self) -> None:
+        cur = self.dst.cursor()
+        cur.execute("SELECT @@max_allowed_packet")
+        budget = min(SEGMENT_BYTES, int(cur.fetchone()[0]) // 2)
+        # Long forms must sort by all their bytes, not the first max_sort_length (1024) only.
+        cur.execute(f"SET SESSION group_concat_max_len = {budget * 2}, max_sort_length = 8388608")
+        per_row = self.tp.bytes // max(1, self.tp.rows) + 3 * len(self.tp.columns) + 1
+        self.segment_rows = max(100, min(self.segment_rows, budget // per_row))
+
     def _boundaries(self) -> list[tuple]:
         """Every segment_rows-th key of the source, streamed (memory: one key per segment)."""
         keys = ", ".join(self.tp.key_source)
@@ -160,25 +174,25 @@ class TableVerifier:
 
     def _source_digest(self, low, high) -> Digest:
         where, params = self._source_where(low, high)
-        sql = f"SELECT s2m_digest({', '.join(self.source_values)}) FROM {qi(self.tp.source)} WHERE {where}"
-        return checksums.parse(self.src.execute(sql, params).fetchone()[0])
+        return checksums.sqlite_digest(self.src, self.source_values, qi(self.tp.source), where, params)
 
     def _target_digest(self, low, high) -> Digest:
         where, params = self._target_where(low, high)
         cur = self.dst.cursor()
         if not self.python_side:
             cur.execute(checksums.mysql_digest_select(self.target_values, quote(self.tp.target), where), params)
-            rows, high_, low_ = cur.fetchone()
-            return Digest(int(rows), int(high_), int(low_))
-        d = checksums.RowDigest()
+            rows, md5 = cur.fetchone()
+            if not self.dst.warning_count():
+                return Digest(int(rows), md5 or checksums.NO_ROWS)
+            cur.execute("SHOW WARNINGS")
+            if not any(code == ROW_CUT for _level, code, _msg in cur.fetchall()):
+                return Digest(int(rows), md5 or checksums.NO_ROWS)
+            log.info("%s: a segment's rows do not fit GROUP_CONCAT; hashing it row by row", self.tp.target)
         cur.execute(f"SELECT {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} WHERE {where}", params)
-        while True:
-            chunk = cur.fetchmany(5000)
-            if not chunk:
-                break
-            for row in chunk:
-                d.step(*row)
-        return checksums.parse(d.finalize())
+        forms = []
+        while chunk := cur.fetchmany(5000):
+            forms.extend(checksums.row_bytes(row) for row in chunk)
+        return checksums.digest_of_forms(forms)
 
     def _target_fetch(self) -> list[str]:
         return [v if v is not None else quote(c.target) for v, c in zip(self.target_values, self.tp.columns)]

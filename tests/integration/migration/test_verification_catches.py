@@ -156,3 +156,32 @@ def test_a_clean_copy_verifies_clean_when_rerun_alone(migrated, mysql_params, tm
     assert items["source_rows"] == items["target_rows"] == len(rows)
     assert items["checksum"] == "OK" and items["differing_rows"] == 0
     assert pipeline.publish(result, "rerun", str(tmp_path / "reports")).endswith("rerun")
+
+
+def test_segments_too_big_for_group_concat_are_hashed_row_by_row(tmp_path, new_database, mysql_params,
+                                                                  mysql_connect, caplog):
+    """Rows so big that a minimal segment of them exceeds max_allowed_packet (GROUP_CONCAT's
+    ceiling): MySQL cuts the concatenation and says so (warning 1260); the segment is hashed
+    in Python instead, so a clean copy verifies clean and a changed byte is still found."""
+    conn = mysql_connect("")
+    cur = conn.cursor()
+    cur.execute("SELECT @@max_allowed_packet")
+    row_bytes = int(cur.fetchone()[0]) // 40  # 100 rows (the smallest segment) are 2.5 packets
+    source = tmp_path / "big.sqlite"
+    with sqlite3.connect(source) as src:
+        src.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        src.executemany("INSERT INTO docs VALUES (?, ?)",
+                        [(i, f"{i:06d}" + "x" * row_bytes) for i in range(1, 301)])
+    database = new_database("bigrows")
+    assert migrate(source, database, mysql_params, tmp_path, run_id="big")["status"] == "OK"
+    with caplog.at_level("INFO", logger="sqlite_to_mysql.verify"):
+        assert verify_now(source, database, mysql_params)["status"] == "OK"
+    assert "hashing it row by row" in caplog.text
+
+    target = mysql_connect(database)
+    target.cursor().execute("UPDATE docs SET body = CONCAT(LEFT(body, 100), 'y', SUBSTRING(body, 102)) "
+                            "WHERE id = 150")
+    target.commit()
+    result = verify_now(source, database, mysql_params)
+    (docs,) = result["tables"]
+    assert docs["differing_rows"] == 1 and docs["differences"][0]["key"] == {"id": 150}

@@ -1,9 +1,11 @@
 """Untrusted identifiers are quoted or renamed deterministically; checksums tell apart what
 differs."""
+import sqlite3
+
 import pytest
 
 from mysql_common.identifiers import IdentifierError, mysql_safe_name, quote
-from sqlite_to_mysql.checksums import RowDigest, parse, row_bytes
+from sqlite_to_mysql.checksums import digest_of_forms, row_bytes, sqlite_digest
 from sqlite_to_mysql.source_schema import qi
 
 
@@ -28,20 +30,29 @@ def test_sqlite_quoting():
     assert qi('quote"d') == '"quote""d"'
 
 
-def test_row_bytes_distinguish_null_empty_and_boundaries():
-    assert row_bytes([None]) != row_bytes([""])
+def test_row_forms_distinguish_null_empty_quotes_and_boundaries():
+    assert row_bytes([None]) != row_bytes([""]) != row_bytes(["N"])
     assert row_bytes(["ab", "c"]) != row_bytes(["a", "bc"])
+    assert row_bytes(["a'", "b"]) != row_bytes(["a", "'b"])
     assert row_bytes([1]) == row_bytes(["1"]) == row_bytes([b"1"])
 
 
+ROWS = [(1, "x", None), (2, "it's", b"\x00\xff"), (3, "", "line\nbreak")]
+
+
 def test_digest_is_order_independent_and_sensitive_to_one_byte():
-    a, b = RowDigest(), RowDigest()
-    for row in ([1, "x"], [2, "y"]):
-        a.step(*row)
-    for row in ([2, "y"], [1, "x"]):
-        b.step(*row)
-    assert parse(a.finalize()) == parse(b.finalize())
-    c = RowDigest()
-    for row in ([1, "x"], [2, "z"]):
-        c.step(*row)
-    assert parse(c.finalize()) != parse(a.finalize())
+    forms = [row_bytes(r) for r in ROWS]
+    assert digest_of_forms(forms) == digest_of_forms(forms[::-1])
+    changed = [row_bytes(r) for r in ROWS[:2]] + [row_bytes((3, "", "line\nbreaK"))]
+    assert digest_of_forms(changed) != digest_of_forms(forms)
+    assert digest_of_forms(forms[:2]) != digest_of_forms(forms)
+
+
+def test_sqlite_builds_the_same_forms_as_python():
+    """The SQLite side is pure SQL; the Python side serves values only Python can canonicalize."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a, b, c)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", ROWS[::-1])
+    got = sqlite_digest(conn, ["a", "CAST(b AS BLOB)", "CAST(c AS BLOB)"], "t", "1", ())
+    assert got == digest_of_forms([row_bytes(r) for r in ROWS])
+    assert sqlite_digest(conn, ["a"], "t", "0", ()) == digest_of_forms([])
