@@ -135,6 +135,32 @@ def aggregates_for(kind: str) -> list[tuple[str, str]]:
     return _BY_KIND.get(kind, _BY_KIND["unknown"])
 
 
+# The first scan asks less of columns whose values usually all have their declared kind's
+# form: kind -> (aggregates, the count that equals non_null when every value has that form,
+# what the full aggregates would then have measured). A column whose count falls short is
+# profiled again with the full aggregates, so the result is the same either way.
+_NON_NULL = _BASIC[0]
+_WHOLE_INTS = [_NON_NULL, _BASIC[1], ("int_min", "min({c})"), ("int_max", "max({c})")]
+_ALL_TEXT = [_NON_NULL, _BASIC[3], ("text_max_chars", "max(length({c}))"),
+             ("text_max_bytes", "max(length(CAST({c} AS BLOB)))"), ("non_ascii", "sum({c} GLOB :non_ascii)"),
+             ("with_nul", "sum(instr(CAST({c} AS BLOB), x'00') > 0)")]
+_CANONICAL_TEXT = {"texts": "non_null"}  # implied value taken from another aggregate
+_QUICK = {
+    "int": (_WHOLE_INTS, "integers", {}),
+    "bool": (_WHOLE_INTS, "integers", {"non_numeric_text": 0}),
+    "text": (_ALL_TEXT, "texts", {}),
+    "char": (_ALL_TEXT + [("trailing_space", "sum({c} GLOB '* ')")], "texts", {}),
+    "json": (_ALL_TEXT + [("invalid_json", "sum({c} IS NOT NULL AND NOT json_valid({c}))")], "texts", {}),
+    "datetime": ([_NON_NULL, ("canonical", "sum({fast_dt})"),
+                  ("with_fraction", "sum({c} GLOB '*:[0-9][0-9].[0-9]*')"), ("text_max_chars", "max(length({c}))")],
+                 "canonical", {"nonstandard_datetime": 0, **_CANONICAL_TEXT}),
+    "date": ([_NON_NULL, ("canonical", "sum({fast_d})"), ("text_max_chars", "max(length({c}))")],
+             "canonical", {"nonstandard_date": 0, **_CANONICAL_TEXT}),
+    "time": ([_NON_NULL, ("canonical", "sum({fast_t})"), ("text_max_chars", "max(length({c}))")],
+             "canonical", {"nonstandard_time": 0, **_CANONICAL_TEXT}),
+}
+
+
 def profile_table(conn: sqlite3.Connection, table: SourceTable, kinds: dict[str, str]) -> TableProfile:
     """Profile every column of the table in one scan, SQLite doing the work in C.
 
@@ -151,19 +177,25 @@ _MERGE_MAX = {"int_max", "real_max", "real_scale", "text_max_chars", "text_max_b
 
 class ProfileScan:
     """A table's profile as one aggregate query that can also run over parts of the table
-    (rowid ranges, on several connections at once) whose results merge exactly."""
+    (rowid ranges, on several connections at once) whose results merge exactly.
 
-    def __init__(self, table: SourceTable, kinds: dict[str, str]) -> None:
-        self.table = table
+    quick=True asks conforming columns less (see _QUICK); finish() re-profiles any column
+    that turns out not to conform, with its full aggregates."""
+
+    def __init__(self, table: SourceTable, kinds: dict[str, str], *, quick: bool = True,
+                 only: set[str] | None = None) -> None:
+        self.table, self.kinds = table, kinds
         selects = ["count(*)"]
         payload = []
-        self.plan: list[tuple[str, list[tuple[str, str]]]] = []
+        self.plan: list[tuple[str, list[tuple[str, str]], tuple | None]] = []
         self.keys = ["rows"]
-        for name in (c.name for c in table.columns if not c.generated):
+        for name in (c.name for c in table.columns if not c.generated and (only is None or c.name in only)):
             c = qi(name)
             payload.append(f"coalesce(length(CAST({c} AS BLOB)), 0)")
-            aggregates = aggregates_for(kinds.get(name, "unknown"))
-            self.plan.append((name, aggregates))
+            kind = kinds.get(name, "unknown")
+            spec = _QUICK.get(kind) if quick else None
+            aggregates = spec[0] if spec else aggregates_for(kind)
+            self.plan.append((name, aggregates, spec))
             for key, template in aggregates:
                 self.keys.append(key)
                 selects.append(template.format(c=c, fast_dt=fast_datetime_sql(c), fast_d=fast_date_sql(c),
@@ -192,16 +224,32 @@ class ProfileScan:
                     merged[i] += value
         return merged
 
+    def column_values(self, row: list) -> dict[str, dict]:
+        """Column -> {aggregate: value}, with what conformance implies filled in; columns
+        that do not conform are left out."""
+        out, pos = {}, 1
+        for name, aggregates, spec in self.plan:
+            values = dict(zip((key for key, _ in aggregates), row[pos:pos + len(aggregates)]))
+            pos += len(aggregates)
+            if spec:
+                _aggregates, conform_key, implied = spec
+                if (values[conform_key] or 0) != (values["non_null"] or 0):
+                    continue
+                values.update({k: values[v] if v in values else v for k, v in implied.items()})
+            out[name] = values
+        return out
+
     def finish(self, conn: sqlite3.Connection, rows: list[tuple]) -> TableProfile:
         row = self.merge(rows)
         profile = TableProfile(rows=row[0] or 0, bytes=row[-1] or 0)
-        pos = 1
-        for name, aggregates in self.plan:
+        found = self.column_values(row)
+        redo = {name for name, _, _ in self.plan if name not in found}
+        if redo:
+            full = ProfileScan(self.table, self.kinds, quick=False, only=redo)
+            found.update(full.column_values(full.run(conn)))
+        for name, _aggregates, _spec in self.plan:
+            values = found[name]
             col = ColumnProfile()
-            values = {}
-            for key, _template in aggregates:
-                values[key] = row[pos]
-                pos += 1
             for key, value in values.items():
                 if key in ("int_min", "int_max"):
                     setattr(col, key, value)

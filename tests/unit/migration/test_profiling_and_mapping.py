@@ -94,3 +94,39 @@ def test_overrides_parse():
     assert parse_override("decimal(12, 2)")[:2] == ("decimal", "DECIMAL(12,2)")
     assert parse_override("BIGINT UNSIGNED")[1] == "BIGINT UNSIGNED"
     assert parse_override("tinyint(1)")[0] == "bool"
+
+
+KIND_SAMPLES = {
+    "int": [1, -(2 ** 63), 2 ** 63 - 1, None],
+    "bool": [0, 1, None, 1],
+    "text": ["plain", "caf\u00e9", "nul\x00inside", "trailing "],
+    "char": ["abc ", "abc", None, "\u00e9"],
+    "json": ['{"a": 1}', "[]", None, "{}"],
+    "datetime": ["2024-01-01 10:00:00", "2024-02-29 23:59:59.123456", None, "2024-01-01 00:00:00"],
+    "date": ["2024-01-31", "2020-02-29", None, "1999-12-31"],
+    "time": ["23:59:59", "00:00:00.000001", None, "12:00:00"],
+}
+# one value per kind that does not have the kind's usual form
+ODD = {"int": "12a", "bool": "yes", "text": 42, "char": b"\xff", "json": 1.5, "datetime": "2024-02-30 10:00:00",
+       "date": 20240101, "time": "24:00:00"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(sorted(KIND_SAMPLES))), st.integers(0, 3))
+def test_quick_profile_equals_the_full_profile(odd_kinds, odd_row):
+    """The cheaper first scan, with its re-profile of columns that do not conform, measures
+    exactly what the full aggregates measure."""
+    from sqlite_to_mysql.profiling import ProfileScan
+
+    kinds = {f"c_{k}": k for k in KIND_SAMPLES}
+    rows = []
+    for i in range(4):
+        rows.append(tuple([i] + [ODD[k] if k in odd_kinds and i == odd_row else KIND_SAMPLES[k][i]
+                                 for k in KIND_SAMPLES]))
+    columns = ", ".join(f"c_{k}" for k in KIND_SAMPLES)
+    quick, table = profile_of(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {columns})", rows, kinds)
+    conn = register(sqlite3.connect(":memory:"))
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {columns})")
+    conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' for _ in rows[0])})", rows)
+    full = ProfileScan(table, kinds, quick=False)
+    assert quick == full.finish(conn, [full.run(conn)])
