@@ -1,10 +1,11 @@
 """Segment checksums that mean the same on both sides, computed without Python per row.
 
-A row's form is, per column, N for NULL or the value between single quotes with its quotes
-doubled, the columns separated by commas (so NULL differs from '', and no value can imitate
-a column boundary: a quote inside a value is always doubled, the one that ends it is
-followed by a comma or the end). A segment's checksum is its row count and the MD5 of its rows' forms, sorted bytewise and joined by
-newlines. Sorting by the form itself, not by the key, gives both sides the same order
+A row's form is, per column, NULL for NULL or the value between single quotes with its
+quotes doubled, the columns separated by commas: what SQLite's printf('%Q') writes, in one
+call per row (NULL differs from '' and from 'NULL', and no value can imitate a column
+boundary: a quote inside a value is always doubled, the one that ends it is followed by a
+comma or the end). A segment's checksum is its row count and the MD5 of its rows' forms,
+sorted bytewise and joined by newlines. Sorting by the form itself, not by the key, gives both sides the same order
 whatever the key's type or collation. SQLite and MySQL build the forms and the concatenation
 in SQL; only the MD5 of the SQLite side is taken in Python, once per segment.
 """
@@ -14,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 NO_ROWS = ""  # the md5 of an empty segment, on both sides
+Q, QQ = "''''", "''''''"  # SQL literals for ' and ''
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def row_bytes(values) -> bytes:
     parts = []
     for value in values:
         raw = canonical(value)
-        parts.append(b"N" if raw is None else b"'" + raw.replace(b"'", b"''") + b"'")
+        parts.append(b"NULL" if raw is None else b"'" + raw.replace(b"'", b"''") + b"'")
     return b",".join(parts)
 
 
@@ -55,19 +57,39 @@ def digest_of_forms(forms: list[bytes]) -> Digest:
     return Digest(len(forms), hashlib.md5(b"\n".join(sorted(forms))).hexdigest())
 
 
-def sqlite_digest(conn, column_sql: list[str], table_sql: str, where: str, params) -> Digest:
-    form = " || ',' || ".join(f"ifnull('''' || replace({e}, '''', '''''') || '''', 'N')" for e in column_sql)
+def sqlite_form(column_sql: list[str], may_hold_nul: list[bool]) -> str:
+    """The row's form in SQLite SQL. printf stops at a NUL byte, so columns whose values may
+    hold one (text, BLOBs) are quoted with replace() instead, which keeps every byte."""
+    pieces: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            pieces.append(f"printf('{','.join('%Q' for _ in run)}', {', '.join(run)})")
+            run.clear()
+
+    for expression, nul in zip(column_sql, may_hold_nul):
+        if nul:
+            flush()
+            pieces.append(f"ifnull({Q} || replace({expression}, {Q}, {QQ}) || {Q}, 'NULL')")
+        else:
+            run.append(expression)
+    flush()
+    return " || ',' || ".join(pieces)
+
+
+def sqlite_digest(conn, form_sql: str, table_sql: str, where: str, params) -> Digest:
     # An aggregate over a subquery with ORDER BY is not flattened: group_concat sees that order.
     rows, joined = conn.execute(
         f"SELECT count(*), CAST(group_concat(f, char(10)) AS BLOB) FROM "
-        f"(SELECT {form} AS f FROM {table_sql} WHERE {where} ORDER BY 1)", params).fetchone()
+        f"(SELECT {form_sql} AS f FROM {table_sql} WHERE {where} ORDER BY 1)", params).fetchone()
     return Digest(rows, hashlib.md5(joined).hexdigest() if rows else NO_ROWS)
 
 
 def mysql_digest_select(column_sql: list[str], table_sql: str, where: str) -> str:
     """(rows, md5) of a segment. GROUP_CONCAT is capped by group_concat_max_len and
     max_allowed_packet: the caller checks for warning 1260 (row cut)."""
-    form = "CONCAT(" + ", ',', ".join(f"IFNULL(CONCAT('''', REPLACE({e}, '''', ''''''), ''''), 'N')"
+    form = "CONCAT(" + ", ',', ".join(f"IFNULL(CONCAT({Q}, REPLACE({e}, {Q}, {QQ}), {Q}), 'NULL')"
                                       for e in column_sql) + ")"
     # The LIMIT keeps the derived table from being merged, so each form is built once.
     return (f"SELECT COUNT(*), MD5(GROUP_CONCAT(f ORDER BY f SEPARATOR '\\n')) "

@@ -78,6 +78,8 @@ class TableVerifier:
         self.flavor = flavor
         self.segment_rows, self.leaf_rows, self.max_examples = segment_rows, leaf_rows, max_examples
         self.source_values = [row_sql.canonical_sql(c) for c in tp.columns]
+        self.source_form = checksums.sqlite_form(self.source_values,
+                                                 [c.kind in ("text", "json", "blob") for c in tp.columns])
         self.target_values = [target_value_sql(c, flavor) for c in tp.columns]
         self.python_side = any(v is None for v in self.target_values)
         self.bad = row_sql.bad_row_sql(tp)
@@ -174,7 +176,7 @@ class TableVerifier:
 
     def _source_digest(self, low, high) -> Digest:
         where, params = self._source_where(low, high)
-        return checksums.sqlite_digest(self.src, self.source_values, qi(self.tp.source), where, params)
+        return checksums.sqlite_digest(self.src, self.source_form, qi(self.tp.source), where, params)
 
     def _target_digest(self, low, high) -> Digest:
         where, params = self._target_where(low, high)

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from mysql_common.identifiers import IdentifierError, mysql_safe_name, quote
-from sqlite_to_mysql.checksums import digest_of_forms, row_bytes, sqlite_digest
+from sqlite_to_mysql.checksums import digest_of_forms, row_bytes, sqlite_digest, sqlite_form
 from sqlite_to_mysql.source_schema import qi
 
 
@@ -31,7 +31,7 @@ def test_sqlite_quoting():
 
 
 def test_row_forms_distinguish_null_empty_quotes_and_boundaries():
-    assert row_bytes([None]) != row_bytes([""]) != row_bytes(["N"])
+    assert row_bytes([None]) != row_bytes([""]) != row_bytes(["NULL"])
     assert row_bytes(["ab", "c"]) != row_bytes(["a", "bc"])
     assert row_bytes(["a'", "b"]) != row_bytes(["a", "'b"])
     assert row_bytes([1]) == row_bytes(["1"]) == row_bytes([b"1"])
@@ -53,6 +53,18 @@ def test_sqlite_builds_the_same_forms_as_python():
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE t (a, b, c)")
     conn.executemany("INSERT INTO t VALUES (?, ?, ?)", ROWS[::-1])
-    got = sqlite_digest(conn, ["a", "CAST(b AS BLOB)", "CAST(c AS BLOB)"], "t", "1", ())
-    assert got == digest_of_forms([row_bytes(r) for r in ROWS])
-    assert sqlite_digest(conn, ["a"], "t", "0", ()) == digest_of_forms([])
+    expected = digest_of_forms([row_bytes(r) for r in ROWS])
+    for may_hold_nul in ([True, True, True], [False, True, True], [False, False, True]):
+        form = sqlite_form(["a", "CAST(b AS BLOB)", "CAST(c AS BLOB)"], may_hold_nul)
+        assert sqlite_digest(conn, form, "t", "1", ()) == expected
+    assert sqlite_digest(conn, sqlite_form(["a"], [False]), "t", "0", ()) == digest_of_forms([])
+
+
+def test_printf_is_kept_away_from_values_that_may_hold_a_nul_byte():
+    """printf('%Q') stops at a NUL: a target that lost what follows one would look equal."""
+    conn = sqlite3.connect(":memory:")
+    assert conn.execute("SELECT printf('%Q', CAST(x'610062' AS TEXT))").fetchone()[0] == "'a'"
+    conn.execute("CREATE TABLE t (v)")
+    conn.execute("INSERT INTO t VALUES (x'610062')")
+    got = sqlite_digest(conn, sqlite_form(["CAST(v AS BLOB)"], [True]), "t", "1", ())
+    assert got == digest_of_forms([row_bytes([b"a\x00b"])]) != digest_of_forms([row_bytes([b"a"])])
