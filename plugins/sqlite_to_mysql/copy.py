@@ -49,7 +49,8 @@ class CopyResult:
 @dataclass
 class _Batch:
     keys_last: list
-    lines: list[str]
+    lines: list[str] | bytes  # the rows' lines, or (rowid scans into LOAD DATA) all of them as one text
+    rows: int
     quarantined: list[tuple]  # (key, problems json, row json)
 
 
@@ -84,7 +85,7 @@ def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan
     last_log = time.monotonic()
     try:
         for batch in reader.batches():
-            loaded = loader.load(batch.lines)
+            loaded = loader.load(batch.lines, batch.rows)
             if batch.quarantined:
                 cur.executemany(
                     f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, "
@@ -135,6 +136,15 @@ class _Reader:
                           f"ORDER BY {key_list} LIMIT ?")
         self.next_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE {after}{good} "
                          f"ORDER BY {key_list} LIMIT ?")
+        # A rowid scan into LOAD DATA has SQLite join the batch's lines itself: no Python
+        # object per row. (A subquery with ORDER BY under an aggregate is not flattened,
+        # so group_concat sees rowid order.)
+        self.joined = tp.copy_by_rowid and method == "load_data"
+        if self.joined:
+            self.first_sql, self.next_sql = (
+                f"SELECT count(*), max(k), CAST(group_concat(l, char(10)) AS BLOB) FROM "
+                f"(SELECT {self.rowid} AS k, {line} AS l FROM {qi(tp.source)} WHERE {where}{good} "
+                f"ORDER BY {self.rowid} LIMIT ?)" for where in ("1", after))
         self.bad_sql = None
         if bad:
             # REAL as itself: CAST(real AS BLOB) keeps only 15 significant digits
@@ -180,26 +190,31 @@ class _Reader:
             last = self.last_key
             while not self.stopping.is_set():
                 try:
-                    if last is None:
-                        rows = self.src.execute(self.first_sql, (self.rows,)).fetchall()
-                    else:
-                        rows = self.src.execute(self.next_sql, (*last, self.rows)).fetchall()
+                    new_last, lines, count = self._read(last, n)
                 except sqlite3.OperationalError as exc:
                     raise self._explain(exc, last) from None
-                new_last = list(rows[-1][:n]) if rows else None
                 quarantined = self._quarantined(last, new_last)
-                if not rows and not quarantined:
+                if not count and not quarantined:
                     break
-                if not rows:  # only quarantined rows remain past the last good one
+                if not count:  # only quarantined rows remain past the last good one
                     new_last = list(quarantined[-1][0])
-                if not self._put(_Batch(new_last, [r[n] for r in rows], quarantined)):
+                if not self._put(_Batch(new_last, lines, count, quarantined)):
                     return
                 last = new_last
-                if not rows:
+                if not count:
                     break
             self._put(None)
         except BaseException as exc:  # handed to the consuming thread
             self._put(exc)
+
+    def _read(self, last: list | None, n: int) -> tuple[list | None, list[str] | bytes, int]:
+        """(last key, lines, row count) of the next batch after `last`."""
+        sql, params = (self.first_sql, (self.rows,)) if last is None else (self.next_sql, (*last, self.rows))
+        if self.joined:
+            count, highest, data = self.src.execute(sql, params).fetchone()
+            return ([highest] if count else None), (data or b""), count
+        rows = self.src.execute(sql, params).fetchall()
+        return (list(rows[-1][:n]) if rows else None), [r[n] for r in rows], len(rows)
 
     def _quarantined(self, lower: list | None, upper: list | None) -> list[tuple]:
         if not self.bad_sql:
@@ -299,27 +314,28 @@ class _Loader:
             [quote(c.target) for c in tp.columns]
         self.insert_prefix = f"INSERT INTO {quote(tp.target)} ({', '.join(target_cols)}) VALUES "
 
-    def load(self, lines: list[str]) -> int:
-        if not lines:
+    def load(self, lines: list[str] | bytes, rows: int) -> int:
+        if not rows:
             return 0
         loaded = self._load_file(lines) if self.method == "load_data" else self._insert(lines)
-        if loaded != len(lines):
-            raise TypeConflictError(f"{self.tp.source}: MySQL accepted {loaded} of {len(lines)} rows of a "
+        if loaded != rows:
+            raise TypeConflictError(f"{self.tp.source}: MySQL accepted {loaded} of {rows} rows of a "
                                     f"batch; nothing of it is kept")
         return loaded
 
-    def _load_file(self, lines: list[str]) -> int:
+    def _load_file(self, lines: list[str] | bytes) -> int:
         fd, path = tempfile.mkstemp(prefix="s2m-", suffix=".tsv", dir=self.dir)
+        data = lines if isinstance(lines, bytes) else "\n".join(lines).encode("utf-8")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write("\n".join(lines))
-                handle.write("\n")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.write(b"\n")
             self.cur.execute(self.load_sql, (path,))
             loaded = self.cur.rowcount
             if self.dst.warning_count():
                 self.cur.execute("SHOW WARNINGS LIMIT 10")
                 warnings = self.cur.fetchall()
-                raise TypeConflictError(self._describe(warnings, lines))
+                raise TypeConflictError(self._describe(warnings, data.split(b"\n")))
             return loaded
         finally:
             os.unlink(path)
@@ -340,11 +356,11 @@ class _Loader:
         self.cur.execute(self.insert_prefix + ",".join(chunk))
         return self.cur.rowcount
 
-    def _describe(self, warnings, lines: list[str]) -> str:
+    def _describe(self, warnings, lines: list[bytes]) -> str:
         parts = []
         for level, code, message in warnings:
             row_no = _row_number(message)
-            sample = lines[row_no - 1][:200] if row_no and row_no <= len(lines) else ""
+            sample = lines[row_no - 1][:200].decode("utf-8", "replace") if row_no and row_no <= len(lines) else ""
             parts.append(f"{level} {code}: {message}" + (f" | row: {sample!r}" if sample else ""))
         return f"{self.tp.source}: MySQL changed or refused values of a batch (rolled back): " + "; ".join(parts)
 

@@ -248,7 +248,7 @@ def per_table(conns: Connections, plan: Plan, work, *, workers: int = 2) -> dict
                 opened.extend(local.pair)
         return table, work(*local.pair, table)
 
-    biggest_first = sorted(plan.tables, key=lambda t: -t.bytes)
+    biggest_first = sorted(plan.tables, key=lambda t: -(t.rows * (len(t.columns) + 4) + t.bytes // 64))
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table") as pool:
             return dict(pool.map(run, [t.source for t in biggest_first]))
