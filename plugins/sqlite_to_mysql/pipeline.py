@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from sqlite_to_mysql.planner import Settings, build_plan
 from sqlite_to_mysql.source import describe_sqlite_error
 from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.verify import TableVerifier
+from sqlite_to_mysql.workers import map_with_connections
 
 log = logging.getLogger(__name__)
 
@@ -235,26 +234,13 @@ def run_all(conns: Connections, *, source_path: str, database: str, settings: Se
 
 def per_table(conns: Connections, plan: Plan, work, *, workers: int = 2) -> dict[str, dict]:
     """work(source, target, table) for every table of the plan, on `workers` threads with
-    connections of their own, biggest tables first (so the last one to finish is small).
+    connections of their own, the biggest work first (so the last one to finish is small).
     Order between tables does not matter here: foreign keys are added after all data is in."""
-    local = threading.local()
-    opened: list = []
-    lock = threading.Lock()
-
-    def run(table: str) -> tuple[str, dict]:
-        if not hasattr(local, "pair"):
-            local.pair = (conns.source(), conns.database())
-            with lock:
-                opened.extend(local.pair)
-        return table, work(*local.pair, table)
-
     biggest_first = sorted(plan.tables, key=lambda t: -(t.rows * (len(t.columns) + 4) + t.bytes // 64))
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table") as pool:
-            return dict(pool.map(run, [t.source for t in biggest_first]))
-    finally:
-        for conn in opened:
-            conn.close()
+    results = map_with_connections(lambda: (conns.source(), conns.database()),
+                                   lambda pair, table: work(*pair, table),
+                                   [t.source for t in biggest_first], workers=workers)
+    return dict(zip((t.source for t in biggest_first), results))
 
 
 def _as_dict(plan: Plan) -> dict:

@@ -5,13 +5,12 @@ so one big table does not leave the other core idle."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.profiling import ProfileScan, TableProfile
 from sqlite_to_mysql.source_schema import SourceTable, qi
+from sqlite_to_mysql.workers import map_with_connections
 
 RANGE_ROWS = 100_000  # rows per profiled part of a big table
 
@@ -45,7 +44,8 @@ def scan_source(conn: sqlite3.Connection, open_connection, tables: list[SourceTa
             jobs.append((rows, lambda c, t=table.name, w=where, p=params: parts[t].append(scans[t].run(c, w, p))))
         jobs.append((0, lambda c, t=table.name: _foreign_key_check(c, t, result)))
     jobs.sort(key=lambda job: -job[0])
-    _run(open_connection, [job for _rows, job in jobs], workers)
+    map_with_connections(open_connection, lambda conn, job: job(conn), [job for _rows, job in jobs],
+                         workers=workers)
     for table in tables:
         result.profiles[table.name] = scans[table.name].finish(conn, parts[table.name])
     return result
@@ -76,24 +76,3 @@ def _foreign_key_check(conn: sqlite3.Connection, table: str, result: SourceScan)
         result.orphans[table] = conn.execute(f"PRAGMA foreign_key_check({qi(table)})").fetchall()
     except sqlite3.DatabaseError as exc:
         result.fk_check_errors[table] = str(exc)
-
-
-def _run(open_connection, jobs: list, workers: int) -> None:
-    local = threading.local()
-    opened: list = []
-    lock = threading.Lock()
-
-    def work(job) -> None:
-        if not hasattr(local, "conn"):
-            local.conn = open_connection()
-            with lock:
-                opened.append(local.conn)
-        job(local.conn)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preflight") as pool:
-            for _ in pool.map(work, jobs):
-                pass
-    finally:
-        for conn in opened:
-            conn.close()
