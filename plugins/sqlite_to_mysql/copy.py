@@ -211,7 +211,16 @@ class _Reader:
         """(last key, lines, row count) of the next batch after `last`."""
         sql, params = (self.first_sql, (self.rows,)) if last is None else (self.next_sql, (*last, self.rows))
         if self.joined:
-            count, highest, data = self.src.execute(sql, params).fetchone()
+            try:
+                count, highest, data = self.src.execute(sql, params).fetchone()
+            except sqlite3.DataError as exc:
+                # SQLITE_TOOBIG: a run of huge rows made the batch longer than SQLite's longest
+                # string; smaller batches from here on.
+                if "too big" not in str(exc) or self.rows == 1:
+                    raise
+                self.rows //= 2
+                log.info("%s: batch of huge rows; %d rows per batch from key %s", self.tp.source, self.rows, last)
+                return self._read(last, n)
             return ([highest] if count else None), (data or b""), count
         rows = self.src.execute(sql, params).fetchall()
         return (list(rows[-1][:n]) if rows else None), [r[n] for r in rows], len(rows)

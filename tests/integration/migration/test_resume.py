@@ -139,3 +139,24 @@ def test_restart_copies_the_table_again_from_scratch(prepared, mysql_params, mys
     assert summary["resumed_from"] is None
     assert summary["rows_this_attempt"] == summary["rows_copied"] == ROWS
     assert target_keys(cur) == list(range(1, ROWS + 1))
+
+
+def test_batches_longer_than_sqlites_longest_string_are_split(prepared, mysql_params, caplog):
+    """SQLite joins a batch's lines into one string; where a run of rows makes it longer than
+    SQLite's limit (lowered here to 2,000 bytes; 1 GB by default), the batch is halved until
+    it fits, and the copy and the verification (whose segments are then hashed row by row)
+    still account for every row."""
+    source, database, plan, src = prepared
+    src.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2000)
+    caplog.set_level("INFO")
+    result = copy(src, plan, mysql_params, database)
+    assert result["rows_copied"] == ROWS
+    assert "rows per batch" in caplog.text
+    dst = connector(mysql_params, database)()
+    try:
+        assert target_keys(dst.cursor()) == list(range(1, ROWS + 1))
+        verdict = pipeline.verify_one(src, dst, plan, "events")
+    finally:
+        dst.close()
+    assert verdict["ok"] and verdict["target_rows"] == ROWS, verdict
+    assert "hashing it row by row" in caplog.text
