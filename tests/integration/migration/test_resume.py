@@ -160,3 +160,22 @@ def test_batches_longer_than_sqlites_longest_string_are_split(prepared, mysql_pa
         dst.close()
     assert verdict["ok"] and verdict["target_rows"] == ROWS, verdict
     assert "hashing it row by row" in caplog.text
+
+
+def test_text_that_is_not_utf8_since_preflight_fails_the_copy_loudly(prepared, mysql_params):
+    """A value written after the preflight that MySQL cannot store as it is (bytes that are not
+    UTF-8 in a text column): LOAD DATA LOCAL would only warn and store something else, so the
+    batch is rolled back and the copy fails naming the table; nothing coerced is kept."""
+    from sqlite_to_mysql.errors import TypeConflictError
+
+    source, database, plan, src = prepared
+    with sqlite3.connect(source) as writer:
+        writer.execute("UPDATE events SET label = CAST(x'6261640aff' AS TEXT) WHERE n = ?", (STOP_AT,))
+    with pytest.raises(TypeConflictError, match="events"):
+        copy(src, plan, mysql_params, database)
+    dst = connector(mysql_params, database)()
+    try:
+        keys = target_keys(dst.cursor())
+    finally:
+        dst.close()
+    assert STOP_AT not in keys and keys == list(range(1, len(keys) + 1))
