@@ -57,6 +57,15 @@ def digest_of_forms(forms: list[bytes]) -> Digest:
     return Digest(len(forms), hashlib.md5(b"\n".join(sorted(forms))).hexdigest())
 
 
+def digest_of_rows(cursor) -> Digest:
+    """A segment's digest from a cursor over its rows' canonical values (SQLite or MySQL),
+    where the SQL path cannot be used."""
+    forms = []
+    while chunk := cursor.fetchmany(5000):
+        forms.extend(row_bytes(row) for row in chunk)
+    return digest_of_forms(forms)
+
+
 def sqlite_form(column_sql: list[str], may_hold_nul: list[bool]) -> str:
     """The row's form in SQLite SQL. printf stops at a NUL byte, so columns whose values may
     hold one (text, BLOBs) are quoted with replace() instead, which keeps every byte."""

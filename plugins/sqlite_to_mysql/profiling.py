@@ -137,27 +137,27 @@ def aggregates_for(kind: str) -> list[tuple[str, str]]:
 
 # The first scan asks less of columns whose values usually all have their declared kind's
 # form: kind -> (aggregates, the count that equals non_null when every value has that form,
-# what the full aggregates would then have measured). A column whose count falls short is
+# the aggregates that then equal that count too). Everything else the full aggregates measure
+# is then zero or None, the ColumnProfile defaults. A column whose count falls short is
 # profiled again with the full aggregates, so the result is the same either way.
 _NON_NULL = _BASIC[0]
 _WHOLE_INTS = [_NON_NULL, _BASIC[1], ("int_min", "min({c})"), ("int_max", "max({c})")]
 _ALL_TEXT = [_NON_NULL, _BASIC[3], ("text_max_chars", "max(length({c}))"),
              ("text_max_bytes", "max(length(CAST({c} AS BLOB)))"), ("non_ascii", "sum({c} GLOB :non_ascii)"),
              ("with_nul", "sum(instr(CAST({c} AS BLOB), x'00') > 0)")]
-_CANONICAL_TEXT = {"texts": "non_null"}  # implied value taken from another aggregate
 _QUICK = {
-    "int": (_WHOLE_INTS, "integers", {}),
-    "bool": (_WHOLE_INTS, "integers", {"non_numeric_text": 0}),
-    "text": (_ALL_TEXT, "texts", {}),
-    "char": (_ALL_TEXT + [("trailing_space", "sum({c} GLOB '* ')")], "texts", {}),
-    "json": (_ALL_TEXT + [("invalid_json", "sum({c} IS NOT NULL AND NOT json_valid({c}))")], "texts", {}),
+    "int": (_WHOLE_INTS, "integers", ()),
+    "bool": (_WHOLE_INTS, "integers", ()),
+    "text": (_ALL_TEXT, "texts", ()),
+    "char": (_ALL_TEXT + [("trailing_space", "sum({c} GLOB '* ')")], "texts", ()),
+    "json": (_ALL_TEXT + [("invalid_json", "sum({c} IS NOT NULL AND NOT json_valid({c}))")], "texts", ()),
     "datetime": ([_NON_NULL, ("canonical", "sum({fast_dt})"),
                   ("with_fraction", "sum({c} GLOB '*:[0-9][0-9].[0-9]*')"), ("text_max_chars", "max(length({c}))")],
-                 "canonical", {"nonstandard_datetime": 0, **_CANONICAL_TEXT}),
+                 "canonical", ("texts",)),
     "date": ([_NON_NULL, ("canonical", "sum({fast_d})"), ("text_max_chars", "max(length({c}))")],
-             "canonical", {"nonstandard_date": 0, **_CANONICAL_TEXT}),
+             "canonical", ("texts",)),
     "time": ([_NON_NULL, ("canonical", "sum({fast_t})"), ("text_max_chars", "max(length({c}))")],
-             "canonical", {"nonstandard_time": 0, **_CANONICAL_TEXT}),
+             "canonical", ("texts",)),
 }
 
 
@@ -232,10 +232,10 @@ class ProfileScan:
             values = dict(zip((key for key, _ in aggregates), row[pos:pos + len(aggregates)]))
             pos += len(aggregates)
             if spec:
-                _aggregates, conform_key, implied = spec
+                _aggregates, conform_key, same = spec
                 if (values[conform_key] or 0) != (values["non_null"] or 0):
                     continue
-                values.update({k: values[v] if v in values else v for k, v in implied.items()})
+                values.update(dict.fromkeys(same, values[conform_key]))
             out[name] = values
         return out
 

@@ -185,10 +185,7 @@ class TableVerifier:
         log.info("%s: a segment's rows exceed SQLite's string limit; hashing it row by row", self.tp.source)
         cursor = self.src.execute(f"SELECT {', '.join(self.source_values)} FROM {qi(self.tp.source)} "
                                   f"WHERE {where}", params)
-        forms = []
-        while chunk := cursor.fetchmany(5000):
-            forms.extend(checksums.row_bytes(row) for row in chunk)
-        return checksums.digest_of_forms(forms)
+        return checksums.digest_of_rows(cursor)
 
     def _target_digest(self, low, high) -> Digest:
         where, params = self._target_where(low, high)
@@ -203,10 +200,7 @@ class TableVerifier:
                 return Digest(int(rows), md5 or checksums.NO_ROWS)
             log.info("%s: a segment's rows do not fit GROUP_CONCAT; hashing it row by row", self.tp.target)
         cur.execute(f"SELECT {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} WHERE {where}", params)
-        forms = []
-        while chunk := cur.fetchmany(5000):
-            forms.extend(checksums.row_bytes(row) for row in chunk)
-        return checksums.digest_of_forms(forms)
+        return checksums.digest_of_rows(cur)
 
     def _target_fetch(self) -> list[str]:
         return [v if v is not None else quote(c.target) for v, c in zip(self.target_values, self.tp.columns)]

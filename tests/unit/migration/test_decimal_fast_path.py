@@ -47,19 +47,12 @@ reals = st.one_of(
 )
 
 
+@pytest.mark.parametrize("sql_of", [row_sql.canonical_sql, row_sql.value_sql], ids=["checksum", "copy"])
 @settings(max_examples=1500, deadline=None)
-@given(decimals, reals)
-def test_checksum_text_of_a_real_is_the_exact_converters(shape, value):
+@given(shape=decimals, value=reals)
+def test_text_of_a_real_is_the_exact_converters(sql_of, shape, value):
     precision, scale = shape
-    got = through_sqlite(row_sql.canonical_sql(column(precision, scale)), value)
-    assert got == expected(value, precision, scale)
-
-
-@settings(max_examples=1500, deadline=None)
-@given(decimals, reals)
-def test_copy_text_of_a_real_is_the_exact_converters(shape, value):
-    precision, scale = shape
-    got = through_sqlite(row_sql.value_sql(column(precision, scale)), value)
+    got = through_sqlite(sql_of(column(precision, scale)), value)
     assert got == expected(value, precision, scale)
 
 
