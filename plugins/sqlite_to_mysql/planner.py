@@ -13,13 +13,14 @@ from sqlite_to_mysql import keys
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import Conflict, ForeignKeyPlan, IndexPlan, Plan, TablePlan
-from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile
+from sqlite_to_mysql.profiling import NON_ASCII_GLOB, NUMERIC_KINDS, TableProfile, add_numeric_text_shape
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_scan import SourceScan, scan_source
 from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
 from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.type_mapping import Decision, Role, decide
 from sqlite_to_mysql.values import excerpt
+from sqlite_to_mysql.workers import map_with_connections
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,10 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
                 server_version=server.version_text, tables=[], settings=vars(settings).copy())
     plan.name_map = {s: t for s, t in table_names.items() if s != t}
     selected = [schema.tables[n] for n in names]
-    scan = scan_source(conn, lambda: register(open_source(source_path)), selected,
+    def open_connection():
+        return register(open_source(source_path))
+
+    scan = scan_source(conn, open_connection, selected,
                        {t.name: {c.name: _profile_kind(c) for c in t.columns} for t in selected},
                        settings.integrity_check)
     if scan.integrity is not None:
@@ -78,16 +82,32 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
             plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
                                  f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
     profiles = scan.profiles
+    for key in settings.type_overrides:  # an override may make any column numeric
+        table, _, column = key.rpartition(".")
+        profile = profiles.get(table)
+        if profile and column in profile.columns and \
+                _profile_kind(schema.tables[table].column(column)) not in NUMERIC_KINDS:
+            add_numeric_text_shape(conn, schema.tables[table], profile, [column])
     decisions: dict[str, dict[str, Decision]] = {}
     django = "django_migrations" in schema.tables
-    for name in names:
-        uuids = _django_uuid_columns(conn, schema.tables[name]) if django else set()
+    uuids = map_with_connections(open_connection, lambda c, name: _django_uuid_columns(c, schema.tables[name]),
+                                 names) if django else [set()] * len(names)
+    for name, uuid_columns in zip(names, uuids):
         decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
-                                          uuid_columns=uuids)
+                                          uuid_columns=uuid_columns)
     _unify_foreign_key_types(schema, names, decisions, profiles, server, settings)
-    for name in names:
-        plan.tables.append(_table_plan(conn, schema.tables[name], table_names, profiles[name],
-                                       decisions[name], server, settings, plan))
+
+    def table_plan(c, name: str) -> tuple[TablePlan, Plan]:
+        # The table's scans run on this thread's connection; what it adds to the whole plan
+        # goes to a scratch copy, merged below in table order (the same plan on every run).
+        scratch = replace(plan, warnings=[], blockers=[])
+        return _table_plan(c, schema.tables[name], table_names, profiles[name], decisions[name], server,
+                           settings, scratch), scratch
+
+    for tp, scratch in map_with_connections(open_connection, table_plan, names):
+        plan.tables.append(tp)
+        plan.warnings += scratch.warnings
+        plan.blockers += scratch.blockers
     parents = {n: schema.tables[n] for n in names}
     columns = {t.source: {c.source: c.target for c in t.columns} for t in plan.tables}
     for tp in plan.tables:

@@ -131,6 +131,11 @@ _BY_KIND = {
 }
 
 
+# Declared kinds whose MySQL type may be numeric: only for them do numbers held as text
+# (their digits and decimal places) shape the type. Other kinds get it only when overridden.
+NUMERIC_KINDS = ("int", "bool", "decimal", "double", "unknown")
+
+
 def aggregates_for(kind: str) -> list[tuple[str, str]]:
     return _BY_KIND.get(kind, _BY_KIND["unknown"])
 
@@ -259,7 +264,8 @@ class ProfileScan:
             col.blobs = (values["non_null"] or 0) - col.integers - col.reals - col.texts
             _real_shape(conn, self.table.name, name, col, values)
             profile.columns[name] = col
-        _add_numeric_text_shape(conn, self.table, profile)
+        add_numeric_text_shape(conn, self.table, profile,
+                               [n for n, _, _ in self.plan if self.kinds.get(n, "unknown") in NUMERIC_KINDS])
         return profile
 
 
@@ -280,9 +286,12 @@ def _real_shape(conn, table: str, name: str, col: ColumnProfile, values: dict) -
         col.numeric_scale = scale
 
 
-def _add_numeric_text_shape(conn: sqlite3.Connection, table: SourceTable, profile: TableProfile) -> None:
-    """Numbers stored as TEXT (e.g. '12.50' in a column without numeric affinity) widen the shape."""
-    for name, col in profile.columns.items():
+def add_numeric_text_shape(conn: sqlite3.Connection, table: SourceTable, profile: TableProfile,
+                           columns: list[str]) -> None:
+    """Numbers stored as TEXT (e.g. '12.50' in a column without numeric affinity) widen the shape
+    of these columns (one scan each, so only columns whose MySQL type may be numeric)."""
+    for name in columns:
+        col = profile.columns[name]
         numeric_texts = col.texts - col.non_numeric_text
         if numeric_texts <= 0:
             continue

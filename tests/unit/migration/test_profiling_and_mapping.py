@@ -130,3 +130,25 @@ def test_quick_profile_equals_the_full_profile(odd_kinds, odd_row):
     conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' for _ in rows[0])})", rows)
     full = ProfileScan(table, kinds, quick=False)
     assert quick == full.finish(conn, [full.run(conn)])
+
+
+def test_an_override_that_makes_a_text_column_numeric_is_checked_against_its_numbers(tmp_path):
+    """Numbers held as text shape a TEXT column's profile only when an override makes it numeric
+    (for TEXT they decide nothing): the preflight then finds the values that do not fit."""
+    from sqlite_to_mysql.planner import Settings, build_plan
+
+    path = tmp_path / "numbers.sqlite"
+    conn = register(sqlite3.connect(path))
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, "123.456"), (2, "7")])
+    conn.commit()
+
+    def plan_for(**overrides):
+        return build_plan(conn, source_path=str(path), database="d", server=MARIADB,
+                          settings=Settings(type_overrides=overrides))
+
+    plain = plan_for()
+    assert plain.table("t").column("label").kind == "text" and not plain.blockers
+    blocked = plan_for(**{"t.label": "DECIMAL(5,1)"})
+    assert [c.column for c in blocked.table("t").conflicts] == ["label"]
+    assert any("t.label" in b and "123.456" in b for b in blocked.blockers), blocked.blockers
