@@ -13,12 +13,12 @@ from sqlite_to_mysql import keys
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import Conflict, ForeignKeyPlan, IndexPlan, Plan, TablePlan
-from sqlite_to_mysql.profiling import NON_ASCII_GLOB, NUMERIC_KINDS, TableProfile, add_numeric_text_shape
+from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_scan import SourceScan, scan_source
 from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
 from sqlite_to_mysql.sqlite_functions import register
-from sqlite_to_mysql.type_mapping import Decision, Role, decide
+from sqlite_to_mysql.type_mapping import Decision, Role, decide, parse_override
 from sqlite_to_mysql.values import excerpt
 from sqlite_to_mysql.workers import map_with_connections
 
@@ -74,7 +74,8 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
         return register(open_source(source_path))
 
     scan = scan_source(conn, open_connection, selected,
-                       {t.name: {c.name: _profile_kind(c) for c in t.columns} for t in selected},
+                       {t.name: {c.name: _profile_kind(c, settings.type_overrides.get(f"{t.name}.{c.name}"))
+                                 for c in t.columns} for t in selected},
                        settings.integrity_check)
     if scan.integrity is not None:
         plan.integrity = scan.integrity
@@ -82,12 +83,6 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
             plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
                                  f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
     profiles = scan.profiles
-    for key in settings.type_overrides:  # an override may make any column numeric
-        table, _, column = key.rpartition(".")
-        profile = profiles.get(table)
-        if profile and column in profile.columns and \
-                _profile_kind(schema.tables[table].column(column)) not in NUMERIC_KINDS:
-            add_numeric_text_shape(conn, schema.tables[table], profile, [column])
     decisions: dict[str, dict[str, Decision]] = {}
     django = "django_migrations" in schema.tables
     uuids = map_with_connections(open_connection, lambda c, name: _django_uuid_columns(c, schema.tables[name]),
@@ -150,7 +145,11 @@ def _django_uuid_columns(conn: sqlite3.Connection, table: SourceTable) -> set[st
     return found
 
 
-def _profile_kind(column) -> str:
+def _profile_kind(column, override: str | None = None) -> str:
+    """The kind whose checks the profile runs on a column: the type it will get decides which
+    values do not fit, so an override's kind wins over the declaration's."""
+    if override:
+        return parse_override(override)[0]
     declared = read_declared(column.declared_type, json_checked=column.json_checked)
     return "char" if declared.kind == "text" and declared.fixed else declared.kind
 

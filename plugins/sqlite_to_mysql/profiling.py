@@ -131,8 +131,8 @@ _BY_KIND = {
 }
 
 
-# Declared kinds whose MySQL type may be numeric: only for them do numbers held as text
-# (their digits and decimal places) shape the type. Other kinds get it only when overridden.
+# Kinds whose MySQL type may be numeric: only for them do numbers held as text (their digits
+# and decimal places) shape the type.
 NUMERIC_KINDS = ("int", "bool", "decimal", "double", "unknown")
 
 
@@ -264,8 +264,8 @@ class ProfileScan:
             col.blobs = (values["non_null"] or 0) - col.integers - col.reals - col.texts
             _real_shape(conn, self.table.name, name, col, values)
             profile.columns[name] = col
-        add_numeric_text_shape(conn, self.table, profile,
-                               [n for n, _, _ in self.plan if self.kinds.get(n, "unknown") in NUMERIC_KINDS])
+        _add_numeric_text_shape(conn, self.table, profile,
+                                [n for n, _, _ in self.plan if self.kinds.get(n, "unknown") in NUMERIC_KINDS])
         return profile
 
 
@@ -286,8 +286,8 @@ def _real_shape(conn, table: str, name: str, col: ColumnProfile, values: dict) -
         col.numeric_scale = scale
 
 
-def add_numeric_text_shape(conn: sqlite3.Connection, table: SourceTable, profile: TableProfile,
-                           columns: list[str]) -> None:
+def _add_numeric_text_shape(conn: sqlite3.Connection, table: SourceTable, profile: TableProfile,
+                            columns: list[str]) -> None:
     """Numbers stored as TEXT (e.g. '12.50' in a column without numeric affinity) widen the shape
     of these columns (one scan each, so only columns whose MySQL type may be numeric)."""
     for name in columns:

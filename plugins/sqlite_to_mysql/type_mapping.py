@@ -357,6 +357,10 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
         where = null_clause + "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
         if kind == "json":
             where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
+        limit = col.args[0] if kind == "text" else None
+        if limit:  # VARCHAR(n)/CHAR(n) that an override chose: longer values (numbers as text too)
+            suspicious = suspicious or prof.text_max_chars > limit or prof.integers or prof.reals
+            where += f" OR typeof({{c}}) IN ('integer', 'real') OR length({{c}}) > {int(limit)}"
         return (pk_nulls if not suspicious else None), where
     if kind == "blob":
         return prof.integers + prof.reals + pk_nulls, null_clause + "typeof({c}) IN ('integer', 'real')"

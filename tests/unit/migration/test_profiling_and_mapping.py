@@ -1,6 +1,7 @@
 """The profile sees what a column really holds; the mapping picks a type that holds it."""
 import sqlite3
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from mysql_common.session import ServerInfo
@@ -132,23 +133,26 @@ def test_quick_profile_equals_the_full_profile(odd_kinds, odd_row):
     assert quick == full.finish(conn, [full.run(conn)])
 
 
-def test_an_override_that_makes_a_text_column_numeric_is_checked_against_its_numbers(tmp_path):
-    """Numbers held as text shape a TEXT column's profile only when an override makes it numeric
-    (for TEXT they decide nothing): the preflight then finds the values that do not fit."""
+@pytest.mark.parametrize("override, good, bad", [
+    ("DECIMAL(5,1)", "7.5", "123.456"), ("DECIMAL(5,1)", 7, "abc"), ("INT", 7, "12a"),
+    ("DATETIME(6)", "2020-01-01 10:00:00", "yesterday"), ("DATE", "2021-02-28", "2021-02-30"),
+    ("JSON", '{"a": 1}', "{not json"), ("VARCHAR(4)", "7", "longer"), ("CHAR(4)", "7", "longer")])
+def test_values_that_do_not_fit_an_override_are_found_by_the_preflight(tmp_path, override, good, bad):
+    """The profile runs the checks of the type a column will get, so what does not fit the
+    operator's override is named (column, key, value) before anything is written."""
     from sqlite_to_mysql.planner import Settings, build_plan
 
-    path = tmp_path / "numbers.sqlite"
+    path = tmp_path / "overrides.sqlite"
     conn = register(sqlite3.connect(path))
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT)")
-    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, "123.456"), (2, "7")])
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label)")  # no affinity: values as written
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, good), (2, bad), (3, None)])
     conn.commit()
 
     def plan_for(**overrides):
         return build_plan(conn, source_path=str(path), database="d", server=MARIADB,
                           settings=Settings(type_overrides=overrides))
 
-    plain = plan_for()
-    assert plain.table("t").column("label").kind == "text" and not plain.blockers
-    blocked = plan_for(**{"t.label": "DECIMAL(5,1)"})
-    assert [c.column for c in blocked.table("t").conflicts] == ["label"]
-    assert any("t.label" in b and "123.456" in b for b in blocked.blockers), blocked.blockers
+    assert not plan_for().blockers
+    blocked = plan_for(**{"t.label": override})
+    assert [(c.column, c.count) for c in blocked.table("t").conflicts] == [("label", 1)]
+    assert any("t.label" in b and bad in b and "{'id': 2}" in b for b in blocked.blockers), blocked.blockers
