@@ -70,6 +70,7 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
                 server_version=server.version_text, tables=[], settings=vars(settings).copy())
     plan.name_map = {s: t for s, t in table_names.items() if s != t}
     selected = [schema.tables[n] for n in names]
+
     def open_connection():
         return register(open_source(source_path))
 

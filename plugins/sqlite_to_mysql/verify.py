@@ -193,14 +193,18 @@ class TableVerifier:
         if not self.python_side:
             cur.execute(checksums.mysql_digest_select(self.target_values, quote(self.tp.target), where), params)
             rows, md5 = cur.fetchone()
-            if not self.dst.warning_count():
-                return Digest(int(rows), md5 or checksums.NO_ROWS)
-            cur.execute("SHOW WARNINGS")
-            if not any(code == ROW_CUT for _level, code, _msg in cur.fetchall()):
+            if not self._rows_cut(cur):
                 return Digest(int(rows), md5 or checksums.NO_ROWS)
             log.info("%s: a segment's rows do not fit GROUP_CONCAT; hashing it row by row", self.tp.target)
         cur.execute(f"SELECT {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} WHERE {where}", params)
         return checksums.digest_of_rows(cur)
+
+    def _rows_cut(self, cur) -> bool:
+        """Did the last statement's GROUP_CONCAT cut a row (warning 1260)?"""
+        if not self.dst.warning_count():
+            return False
+        cur.execute("SHOW WARNINGS")
+        return any(code == ROW_CUT for _level, code, _msg in cur.fetchall())
 
     def _target_fetch(self) -> list[str]:
         return [v if v is not None else quote(c.target) for v, c in zip(self.target_values, self.tp.columns)]
