@@ -49,5 +49,13 @@ trap 'kill -TERM -- "-$group" 2>/dev/null || true' INT TERM
   echo "Airflow UI: $AIRFLOW__API__BASE_URL   login: admin / $password"
 ) &
 wait "$group" || true
-while kill -0 -- "-$group" 2>/dev/null; do sleep 0.5; done
+# A component that has not stopped a minute after SIGTERM is killed: Ctrl-C always ends them all.
+deadline=$((SECONDS + 60))
+while kill -0 -- "-$group" 2>/dev/null; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "components still running 60 s after SIGTERM: killed" >&2
+    kill -KILL -- "-$group" 2>/dev/null || true
+  fi
+  sleep 0.5
+done
 wait
