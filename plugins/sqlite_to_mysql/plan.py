@@ -25,7 +25,9 @@ class ColumnPlan:
     ddl_type: str  # e.g. "DECIMAL(10,2)", "VARCHAR(150)"
     nullable: bool
     reason: str  # why this type: declared, inferred from data, override, widened
-    args: list = field(default_factory=lambda: [None, None])  # converter arguments
+    # converter arguments: int (min, max), decimal (precision, scale), datetime/time (fsp, -),
+    # text (max characters, 1 for a fixed-width CHAR) or None where there is no limit
+    args: list = field(default_factory=lambda: [None, None])
     collation: str | None = None
     default_sql: str | None = None
     auto_increment: bool = False

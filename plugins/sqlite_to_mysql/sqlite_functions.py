@@ -46,6 +46,8 @@ def problem(kind: str, value, a=None, b=None) -> str | None:
             return values.json_problem(text)
         if kind == "text" and a and len(text) > a:
             return f"{len(text)} characters, more than {a}"
+        if kind == "text" and b and text.endswith(" "):
+            return "trailing spaces, which CHAR drops on read"
         return None
     except ValueConflict as exc:
         return str(exc)

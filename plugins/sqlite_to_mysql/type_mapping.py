@@ -24,6 +24,7 @@ from sqlite_to_mysql.profiling import ColumnProfile
 MAX_VARCHAR = 16383  # utf8mb4 characters in a VARCHAR
 MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE = 65, 30
 DATETIME_FSP = 6
+FIXED = 1  # a text column's second argument when it is CHAR(n)
 
 
 @dataclass
@@ -181,7 +182,7 @@ def _text_type(d: Declared, prof: ColumnProfile, role: Role):
             fixed = d.fixed and not prof.trailing_space and longest <= d.length
             if d.fixed and not fixed:
                 why = (why + "; " if why else "") + "CHAR would strip trailing spaces: VARCHAR keeps them"
-            return (f"CHAR({n})" if fixed else f"VARCHAR({n})"), (n, None), why
+            return (f"CHAR({n})" if fixed else f"VARCHAR({n})"), (n, FIXED if fixed else None), why
         return _text_by_size(prof), (None, None), why + f"; over {MAX_VARCHAR} characters"
     if role.indexed:
         n = max(255, longest)
@@ -261,7 +262,7 @@ def parse_override(text: str):
     if base in ("VARCHAR", "CHAR"):
         if not a or a > MAX_VARCHAR:
             raise ValueError(f"type override {text!r}: length must be 1..{MAX_VARCHAR}")
-        return "text", f"{base}({a})", (a, None)
+        return "text", f"{base}({a})", (a, FIXED if base == "CHAR" else None)
     if base in ("TEXT", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT"):
         return "text", base, (None, None)
     if base in ("BLOB", "MEDIUMBLOB", "LONGBLOB", "TINYBLOB"):
@@ -357,10 +358,13 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
         where = null_clause + "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
         if kind == "json":
             where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
-        limit = col.args[0] if kind == "text" else None
+        limit, fixed = col.args[:2] if kind == "text" else (None, None)
         if limit:  # VARCHAR(n)/CHAR(n) that an override chose: longer values (numbers as text too)
             suspicious = suspicious or prof.text_max_chars > limit or prof.integers or prof.reals
             where += f" OR typeof({{c}}) IN ('integer', 'real') OR length({{c}}) > {int(limit)}"
+        if fixed:  # CHAR drops trailing spaces on read
+            suspicious = suspicious or prof.trailing_space
+            where += " OR {c} GLOB '* '"
         return (pk_nulls if not suspicious else None), where
     if kind == "blob":
         return prof.integers + prof.reals + pk_nulls, null_clause + "typeof({c}) IN ('integer', 'real')"

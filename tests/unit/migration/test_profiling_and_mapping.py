@@ -136,7 +136,8 @@ def test_quick_profile_equals_the_full_profile(odd_kinds, odd_row):
 @pytest.mark.parametrize("override, good, bad", [
     ("DECIMAL(5,1)", "7.5", "123.456"), ("DECIMAL(5,1)", 7, "abc"), ("INT", 7, "12a"),
     ("DATETIME(6)", "2020-01-01 10:00:00", "yesterday"), ("DATE", "2021-02-28", "2021-02-30"),
-    ("JSON", '{"a": 1}', "{not json"), ("VARCHAR(4)", "7", "longer"), ("CHAR(4)", "7", "longer")])
+    ("JSON", '{"a": 1}', "{not json"), ("VARCHAR(4)", "7", "longer"), ("CHAR(4)", "7", "longer"),
+    ("CHAR(4)", "7", "ab  "), ("CHAR(4)", " 7", "7 ")])
 def test_values_that_do_not_fit_an_override_are_found_by_the_preflight(tmp_path, override, good, bad):
     """The profile runs the checks of the type a column will get, so what does not fit the
     operator's override is named (column, key, value) before anything is written."""
