@@ -100,6 +100,8 @@ def mysql_digest_select(column_sql: list[str], table_sql: str, where: str) -> st
     max_allowed_packet: the caller checks for warning 1260 (row cut)."""
     form = "CONCAT(" + ", ',', ".join(f"IFNULL(CONCAT({Q}, REPLACE({e}, {Q}, {QQ}), {Q}), 'NULL')"
                                       for e in column_sql) + ")"
-    # The LIMIT keeps the derived table from being merged, so each form is built once.
-    return (f"SELECT COUNT(*), MD5(GROUP_CONCAT(f ORDER BY f SEPARATOR '\\n')) "
+    # The LIMIT keeps the derived table from being merged, so each form is built once. The
+    # separator is a newline byte inside the quotes, not the escape backslash-n, which a
+    # session with NO_BACKSLASH_ESCAPES (the cutover's sync session) reads as two characters.
+    return (f"SELECT COUNT(*), MD5(GROUP_CONCAT(f ORDER BY f SEPARATOR '\n')) "
             f"FROM (SELECT {form} AS f FROM {table_sql} WHERE {where} LIMIT 18446744073709551615) AS rows_")
