@@ -150,10 +150,11 @@ def _profile_kind(column, override: str | None = None) -> str:
     """The kind whose checks the profile runs on a column: the type it will get decides which
     values do not fit, so an override's kind wins over the declaration's."""
     if override:
-        kind, _ddl, args = parse_override(override)
-        return "char" if kind == "text" and args[1] else kind
-    declared = read_declared(column.declared_type, json_checked=column.json_checked)
-    return "char" if declared.kind == "text" and declared.fixed else declared.kind
+        kind, _ddl, (_length, fixed) = parse_override(override)
+    else:
+        declared = read_declared(column.declared_type, json_checked=column.json_checked)
+        kind, fixed = declared.kind, declared.fixed
+    return "char" if kind == "text" and fixed else kind
 
 
 def _check_overrides(schema: SourceSchema, names: list[str], settings: Settings) -> None:
