@@ -37,6 +37,13 @@ class Shop:
     def access(self) -> SimpleAccess:
         return SimpleAccess("127.0.0.1", self.server.port, "root", "", self.database)
 
+    def now(self):
+        """The server's clock (UTC): snapshots are stamped with it."""
+        from datetime import timezone
+
+        (moment,), = self.server.sql("SELECT UTC_TIMESTAMP(6)")
+        return moment.replace(tzinfo=timezone.utc)
+
     def connect(self, database: str | None = "shop"):
         from mysql_common.session import configure_session
 

@@ -58,7 +58,7 @@ def test_dropped_index_is_flagged_and_its_return_is_validated_on_a_scratch_copy(
     run_listing(app, 60)
     healthy = insights_run.snapshot(monitor, storage, layout, "test server")
     assert healthy["executions"] >= 60 and healthy["sampled_executions"] >= 60
-    now = pd_now(monitor)
+    now = shop.now()
     meta = insights_run.baseline(storage, layout, now, hours=1, on_demand=True, schemas=["shop"],
                                  min_samples=th.min_samples)
     assert meta["digests"] >= 1
@@ -67,11 +67,11 @@ def test_dropped_index_is_flagged_and_its_return_is_validated_on_a_scratch_copy(
                 if r["status"] == "alert"]
 
     app.cursor().execute("ALTER TABLE shop_order DROP INDEX shop_order_status_created")
-    since = pd_now(monitor)
+    since = shop.now()
     run_listing(app, 60)
     after = insights_run.snapshot(monitor, storage, layout, "test server")
     assert after["executions"] >= 60
-    now = pd_now(monitor)
+    now = shop.now()
     hours = (now - since).total_seconds() / 3600 + 1 / 3600
     results = insights_run.evaluate(storage, layout, now, hours=hours, th=th, schemas=["shop"], open_keys=[])
     digest = listing_digest(monitor)
@@ -109,10 +109,16 @@ def test_dropped_index_is_flagged_and_its_return_is_validated_on_a_scratch_copy(
     keys = [info.key for info in storage.list("srv/query-insights/reports/")]
     assert len(keys) == 2 and keys[0].endswith(".json") and keys[1].endswith(".md")
 
+    # The operator applies the recommendation (here by hand, as the plan would): the incident resolves once.
+    app.cursor().execute("ALTER TABLE shop_order ADD INDEX shop_order_status_created (status, created_at)")
+    insights_run.snapshot(monitor, storage, layout, "test server")
+    fixed = shop.now()
+    run_listing(app, 60)
+    insights_run.snapshot(monitor, storage, layout, "test server")
+    hours = (shop.now() - fixed).total_seconds() / 3600 + 1 / 3600
+    state = incidents.update(state, insights_run.evaluate(storage, layout, shop.now(), hours=hours, th=th,
+                                                          schemas=["shop"], open_keys=sorted(state["incidents"])),
+                             shop.now())
+    assert [(n["kind"], n["code"], n["key"]) for n in incidents.pending(state)] == [
+        ("resolved", "QUERY_REGRESSION", f"query_regression:shop:{digest}")]
 
-def pd_now(conn):
-    from datetime import timezone
-
-    cur = conn.cursor()
-    cur.execute("SELECT UTC_TIMESTAMP(6)")
-    return cur.fetchone()[0].replace(tzinfo=timezone.utc)
