@@ -101,11 +101,12 @@ def shop_server(database_url: str, *, workers: int, threads: int, conn_max_age: 
     port = free_port()
     env = {**os.environ, "SHOP_DATABASE_URL": database_url, "SHOP_CONN_MAX_AGE": conn_max_age,
            "DJANGO_SETTINGS_MODULE": "shopsite.settings"}
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "shopsite.wsgi", "--chdir", str(DEMO), "--bind",
-                             f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-                             "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
-                             "--error-logfile", str(log), "--log-level", "warning"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with open(log, "ab") as sink:  # gunicorn's own log and Django's request errors (settings.LOGGING)
+        proc = subprocess.Popen([str(BIN / "gunicorn"), "shopsite.wsgi", "--chdir", str(DEMO), "--bind",
+                                 f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+                                 "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
+                                 "--error-logfile", "-", "--log-level", "warning"],
+                                env=env, stdout=sink, stderr=sink, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -193,11 +194,11 @@ def replay(name: str, database_url: str, users_levels: list[int], seconds: float
 
 
 def _error_lines(log: Path) -> dict:
-    """The causes behind HTTP 500s, from the app's error log, counted by their first line."""
+    """The causes behind HTTP 500s, from the app's error log: the exception lines, counted."""
     counts: dict[str, int] = {}
     if log.exists():
         for line in log.read_text(errors="replace").splitlines():
-            if "Error" in line and ("OperationalError" in line or line.startswith(("django.", "MySQLdb", "sqlite3"))):
+            if line.startswith(("django.db.utils.", "MySQLdb.", "sqlite3.")):
                 key = line.strip()[:200]
                 counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:5])
@@ -216,13 +217,16 @@ def stress(source: Path, params_file: Path, workdir: Path, *, seconds: float, ma
         migrate(source, params, "shop")
         url = mysql_url(params, "shop")
         safe_threads = max(1, int(max_connections * 0.8) // workers - 1)
-        settings = [("persistent, more threads than connections", "600", threads),
-                    ("one connection per request (CONN_MAX_AGE=0)", "0", threads),
-                    ("recommended: CONN_MAX_AGE=60 + health checks, threads sized to 80% of max_connections",
+        settings = [("persistent (CONN_MAX_AGE=600), more threads than connections", "600", threads),
+                    ("one connection per request (CONN_MAX_AGE=0), more threads than connections", "0", threads),
+                    ("one connection per request (CONN_MAX_AGE=0), threads within 80% of max_connections",
+                     "0", safe_threads),
+                    ("recommended: CONN_MAX_AGE=60 + health checks, threads within 80% of max_connections",
                      "60", safe_threads)]
         out = {"max_connections": max_connections, "users": users, "workers": workers, "settings": []}
         for label, max_age, thread_count in settings:
             log = workdir / f"gunicorn-stress-{max_age}.log"
+            server.sql("FLUSH STATUS")  # Max_used_connections from now on: each setting's own peak
             with shop_server(url, workers=workers, threads=thread_count, conn_max_age=max_age, log=log) as app:
                 result = run_locust(app, users, seconds, params_file, workdir)
                 check = _connection_check(server, monitoring)
@@ -254,6 +258,16 @@ def _connection_check(server: PrivateMariaDB, monitoring) -> dict:
         conn.close()
 
 
+def _what_users_saw(run: dict) -> str:
+    by_error: dict[str, int] = {}
+    for failure in run["failures"]:
+        error = failure["error"].replace("LocustBadStatusCode(code=500)", "HTTP 500")
+        by_error[error] = by_error.get(error, 0) + failure["count"]
+    seen = ", ".join(f"{count} x {error[:60]}" for error, count in sorted(by_error.items(), key=lambda kv: -kv[1]))
+    cause = next(iter(run.get("server_errors") or {}), "")
+    return (seen + (f" (the app's log: {cause})" if cause else "")) or "no errors"
+
+
 def markdown(results: dict) -> str:
     lines = [f"Demo shop at scale {results['scale']:g} ({results['rows']:,} rows); gunicorn {results['workers']} "
              f"workers x {results['threads']} threads; {results['seconds']:g} s per run; latencies in ms.", "",
@@ -275,7 +289,7 @@ def markdown(results: dict) -> str:
                   "| setting | app threads | req/s | p95 ms | errors | what users saw | monitor |", "|---|---|---|---|---|---|---|"]
         for r in s["settings"]:
             total = r["requests"]["total"]
-            seen = "; ".join(f"{f['count']}x {f['error'][:60]}" for f in r["failures"][:2]) or "no errors"
+            seen = _what_users_saw(r)
             lines.append(f"| {r['setting']} | {r['app_threads']} | {total['rps']:g} | {total['p95_ms']} | "
                          f"{total['errors']} of {total['requests']} | {seen} | {r['monitor']['status']}: "
                          f"{r['monitor']['summary']} |")
