@@ -60,8 +60,8 @@ def masked(plan) -> object:
     return plan
 
 
-def split_conjuncts(condition: str) -> list[str]:
-    """Top-level AND terms of a condition (quotes and parentheses respected)."""
+def split_conjuncts(condition: str, word: str = "and") -> list[str]:
+    """Top-level AND (or `word`) terms of a condition (quotes and parentheses respected)."""
     text = condition.strip()
     while text.startswith("(") and _closing(text, 0) == len(text) - 1:
         text = text[1:-1].strip()
@@ -79,10 +79,10 @@ def split_conjuncts(condition: str) -> list[str]:
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and text[i:i + 5].lower() == " and ":
+        elif depth == 0 and text[i:i + len(word) + 2].lower() == f" {word} ":
             parts.append(text[start:i])
-            start = i + 5
-            i += 4
+            start = i + len(word) + 2
+            i += len(word) + 1
         i += 1
     parts.append(text[start:])
     cleaned = []
@@ -126,6 +126,8 @@ def columns_for(condition: str, alias: str) -> tuple[list[str], list[str]]:
     equality: list[str] = []
     ranges: list[str] = []
     for term in split_conjuncts(condition):
+        if len(split_conjuncts(term, "or")) > 1:
+            continue  # a disjunction narrows nothing an index on one column could use
         match = next((m for m in (p.match(term) for p in _EQUALITY) if m), None)
         column = _column_of(match, alias) if match else None
         if column is not None:
