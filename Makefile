@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-fast bench airflow clean
+.PHONY: setup demo test test-fast bench workload airflow clean
 
 setup:
 	@bash tools/setup.sh
@@ -19,6 +19,11 @@ test-fast: setup
 
 bench: setup
 	@$(PY) -m tools.bench $(BENCH_ARGS)
+
+# The demo shop's requests replayed by locust on SQLite and on the migrated MySQL (docs/query-insights.md).
+SCALE ?= 1
+workload: setup
+	@$(PY) -m tools.workload --scale $(SCALE) $(WORKLOAD_ARGS)
 
 airflow: setup
 	@bash tools/airflow_local.sh

@@ -1,6 +1,7 @@
 """mysql_hardening: set up and tune the target MySQL/MariaDB after the migration (manual trigger).
 
-1. server settings compared with include/sql/server_recommendations.yaml (report only);
+1. server settings compared with include/sql/server_recommendations.yaml (report only; this is
+   where the my.cnf lines for performance_schema are given, which mysql_query_insights needs);
 2. one least-privilege account per job from include/sql/users/<flavor>/<role>.sql, with login
    and password from that job's connection (mysql_target, mysql_app, mysql_reporting,
    mysql_backup, mysql_monitor); created or corrected idempotently, extra privileges revoked;

@@ -57,7 +57,7 @@ class PrivateMariaDB:
         args = [server_binary(), "--no-defaults", f"--datadir={self.datadir}",
                 f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
                 f"--pid-file={self.root / 'mysqld.pid'}", f"--log-error={self.root / 'error.log'}",
-                f"--server-id={self.server_id}", "--innodb-buffer-pool-size=256M",
+                f"--server-id={self.server_id}", f"--tmpdir={self.root}", "--innodb-buffer-pool-size=256M",
                 "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
                 "--skip-name-resolve", "--local-infile=1"]
         if self.log_bin:
@@ -135,7 +135,7 @@ class PrivateMariaDB:
         if not installer:
             raise RuntimeError("mariadb-install-db not found (apt-get install mariadb-server)")
         args = [installer, "--no-defaults", f"--datadir={self.datadir}",
-                "--auth-root-authentication-method=normal", "--skip-test-db"]
+                "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={self.root}"]
         if os.geteuid() == 0:
             args.append("--user=root")
         out = subprocess.run(args, capture_output=True, text=True)

@@ -21,6 +21,17 @@ STRICT_SQL_MODE = (
 )
 
 
+# Persistent connections for MySQL: a request reuses its thread's connection for up to a minute
+# instead of opening one (TCP + handshake + auth + init_command, several round trips; more with
+# TLS), and Django pings it first (health checks) so a connection the server closed meanwhile
+# is replaced instead of failing the request. The cost: every app-server thread holds a session,
+# so workers x threads x app servers must stay below max_connections (with headroom for the
+# monitor, backups and migrations; the health monitor alerts at 80%). The measurement behind
+# these values is in docs/measured.md ("Connection pool stress"). SHOP_CONN_MAX_AGE overrides.
+CONN_MAX_AGE = 60
+CONN_HEALTH_CHECKS = True
+
+
 def sqlite_path(url: str) -> str:
     """Absolute file path of a sqlite:// URL (sqlite:////abs/path -> /abs/path)."""
     parsed = urlparse(url)
@@ -33,8 +44,9 @@ def sqlite_path(url: str) -> str:
     return "/" + path.lstrip("/")
 
 
-def database_settings(url: str) -> dict:
-    """Return the Django DATABASES['default'] dict for a URL."""
+def database_settings(url: str, conn_max_age: int | None = CONN_MAX_AGE) -> dict:
+    """Return the Django DATABASES['default'] dict for a URL (conn_max_age: seconds a MySQL
+    connection is kept, 0 = one per request, None = forever)."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path(url)}
@@ -55,6 +67,8 @@ def database_settings(url: str) -> dict:
             "HOST": parsed.hostname or "127.0.0.1",
             "PORT": str(parsed.port or 3306),
             "OPTIONS": options,
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": CONN_HEALTH_CHECKS,
             # Django's own test-database name, should anyone run `manage.py test` against it.
             "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }

@@ -199,11 +199,17 @@ def check_health(params: dict) -> dict:
 
 
 def raise_alerts(checked: dict, params: dict, context) -> dict:
-    """Open/resolve incidents and deliver what is pending; state is saved after each delivery."""
-    key = state_key(params["monitor_conn_id"])
+    return publish_incidents(state_key(params["monitor_conn_id"]), checked["results"], params, context,
+                             samples=checked["samples"])
+
+
+def publish_incidents(key: str, results: list[dict], params: dict, context, samples: dict | None = None) -> dict:
+    """Open/resolve incidents and deliver what is pending; state is saved after each delivery.
+    Shared with mysql_query_insights (QUERY_REGRESSION), which keeps its own state key."""
     state = Variable.get(key, default=None, deserialize_json=True)
-    state = incidents.update(state, checked["results"], datetime.now(timezone.utc))
-    state["samples"] = checked["samples"]
+    state = incidents.update(state, results, datetime.now(timezone.utc))
+    if samples is not None:
+        state["samples"] = samples
     Variable.set(key, state, serialize_json=True)
     sent = []
     for notice in incidents.pending(state):

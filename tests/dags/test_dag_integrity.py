@@ -22,6 +22,7 @@ REQUIRED_DAGS = {
     "sqlite_to_mysql_migration", "sqlite_to_mysql_cutover", "sqlite_to_mysql_rollback",
     "sqlite_to_mysql_cutover_cleanup", "mysql_full_backup", "mysql_binlog_backup", "mysql_backup_retention",
     "mysql_backup_verify", "sqlite_to_mysql_verify", "mysql_restore", "mysql_restore_drill", "mysql_hardening", "mysql_health_monitor",
+    "mysql_query_insights",
 }
 # Required DAG ids whose files are still being written; an id leaves this set with its file.
 PENDING_DAGS: set[str] = set()

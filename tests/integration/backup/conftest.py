@@ -2,10 +2,7 @@
 S3-compatible server (moto in server mode) on a loopback port, run as a separate process."""
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-import time
 import uuid
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from mysql_backup.crypto import AgeKey
 from mysql_backup.storage import LocalStorage
 from backup_support import Source, s3_client
-from tools.private_mariadb import free_port
+from tests.support.moto_server import moto_s3
 
 
 @pytest.fixture
@@ -41,24 +38,8 @@ def storage(tmp_path) -> LocalStorage:
 @pytest.fixture(scope="session")
 def moto_server():
     """http://127.0.0.1:PORT of a moto S3 server process; killed after the session."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("moto server exited at start")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not listen within 30s")
-    yield f"http://127.0.0.1:{port}"
-    proc.kill()
-    proc.wait(10)
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
