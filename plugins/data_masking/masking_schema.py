@@ -26,6 +26,7 @@ class Column:
     datetime_precision: int | None
     generated: bool
     json: bool = False  # MariaDB's JSON is LONGTEXT with a JSON_VALID check
+    collation: str | None = None
 
     @property
     def is_string(self) -> bool:
@@ -99,11 +100,11 @@ def load_schema(cur, database: str) -> Schema:
         inner = clause[len("json_valid("):].rstrip(")").strip("`")
         json_columns.add((table, inner.replace("``", "`")))
     cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH, "
-                "CHARACTER_SET_NAME, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, EXTRA "
+                "CHARACTER_SET_NAME, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, EXTRA, COLLATION_NAME "
                 "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 (database,))
     for (table, name, data_type, column_type, nullable, max_chars, charset, precision, scale, dt_precision,
-         extra) in cur.fetchall():
+         extra, collation) in cur.fetchall():
         if table not in tables:
             continue
         data_type = data_type.lower()
@@ -112,7 +113,7 @@ def load_schema(cur, database: str) -> Schema:
             int(max_chars) if max_chars is not None and data_type in STRING_TYPES else None,
             charset, None if precision is None else int(precision), None if scale is None else int(scale),
             None if dt_precision is None else int(dt_precision), "GENERATED" in (extra or "").upper(),
-            data_type == "json" or (table, name) in json_columns))
+            data_type == "json" or (table, name) in json_columns, collation))
     cur.execute("SELECT s.TABLE_NAME, s.INDEX_NAME, s.COLUMN_NAME FROM information_schema.STATISTICS s "
                 "WHERE s.TABLE_SCHEMA = %s AND s.NON_UNIQUE = 0 ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX",
                 (database,))

@@ -438,7 +438,7 @@ STRATEGIES: dict[str, tuple[Callable, bool, bool, str]] = {
     "first_name": (_first_name, False, False, "text"),
     "last_name": (_last_name, False, False, "text"),
     "full_name": (_full_name, True, False, "text"),
-    "username": (_username, True, False, "text"),
+    "username": (_username, False, False, "text"),
     "pseudonym": (_pseudonym, True, False, "text"),
     "ip": (_ip, True, True, "text"),
     "uuid": (_uuid, True, False, "text"),
