@@ -73,11 +73,12 @@ def rules_path(database: str, rules_dir: Path = RULES_DIR) -> Path:
 
 
 def _resolve(name: str, base: Path) -> Path:
-    for candidate in (base / "defaults" / f"{name}.yaml", base / f"{name}.yaml"):
+    """A name in extends: a file beside the rules (or in its defaults/), else one of this project's."""
+    candidates = [d / f"{name}.yaml" for root in dict.fromkeys([base, RULES_DIR]) for d in (root / "defaults", root)]
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise MaskingError(f"extends: {name!r} is neither {base / 'defaults' / (name + '.yaml')} nor "
-                       f"{base / (name + '.yaml')}")
+    raise MaskingError(f"extends: {name!r} is none of {', '.join(str(c) for c in candidates)}")
 
 
 def _column_rule(table: str, column: str, raw, source: str) -> ColumnRule:
