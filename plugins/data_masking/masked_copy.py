@@ -205,8 +205,8 @@ def resolve_unique_collisions(conn, database: str, plans: dict[str, TablePlan], 
                 log.info("unique keys: %d pseudonym(s) re-derived to avoid collisions",
                          sum(len(v) for v in overrides.values()))
             return overrides
-    raise MaskingError("unique keys still collide after masking: shorten nothing, widen the columns, or use a "
-                       "strategy with more distinct outputs")
+    raise MaskingError("unique keys still collide after masking: a strategy has fewer distinct outputs than the "
+                       "column has values (a name pool on a unique column, or a short column): use one with more")
 
 
 # --- staging database ------------------------------------------------------------------------
