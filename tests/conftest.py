@@ -3,14 +3,18 @@
 - `mysql`: the MariaDB on 127.0.0.1:3306 (or MYSQL_URL); every test database made through
   `new_database` has a unique name and is dropped afterwards.
 - `private_mariadb`: a factory of throwaway mariadbd instances (binlog, TLS, replicas, kills).
+- `moto_server`: an S3-compatible server (moto) on a loopback port, for the S3 storage paths.
 - Airflow runs with this checkout's configuration (bin/airflow-env.sh) in a per-session AIRFLOW_HOME.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -101,6 +105,31 @@ def private_mariadb():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """http://127.0.0.1:PORT of a moto S3 server process; killed after the session."""
+    from tools.private_mariadb import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("moto server exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("moto server did not listen within 30s")
+    yield f"http://127.0.0.1:{port}"
+    proc.kill()
+    proc.wait(10)
 
 
 @pytest.fixture
