@@ -117,7 +117,7 @@ def check_configuration(params: dict) -> dict:
             backups(need_secret=True, need_target=True)
             database = production_database()
         except ConfigurationError as exc:
-            problems.append(str(exc))
+            problems.append(exc.args[0])
     if database:
         path = rules_file(params, database)
         if not path.is_file():
@@ -299,12 +299,11 @@ def write_report(run_id: str, parts: dict) -> str:
 def alert_on_failure(context) -> None:
     """on_failure_callback: the ALERT line, and the alert channels of the health monitor if configured
     (Param alert_email_to / connection mysql_alert_webhook); a leak is a security incident."""
-    from operators.backup_tasks import alert_on_failure as log_alert
     from operators.hardening_alerts import deliver
 
-    log_alert(context)
     exc = context.get("exception")
     ti = context.get("task_instance")
+    log.error("ALERT mysql masked copy: %s.%s failed: %s", getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), exc)
     params = {"monitor_conn_id": DEV_CONN, "alert_email_to": context["params"].get("alert_email_to") or [],
               "smtp_conn_id": "smtp_default", "alert_webhook_conn_id": "mysql_alert_webhook",
               "alert_webhook_endpoint": ""}
