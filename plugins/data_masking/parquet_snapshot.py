@@ -106,7 +106,7 @@ class TableExport:
     seconds: float
 
 
-def _batches(conn, database: str, table: Table, columns: list[Column], batch_rows: int):
+def read_batches(conn, database: str, table: Table, columns: list[Column], batch_rows: int):
     key = table.scan_key
     order = ", ".join(quote(k) for k in key)
     positions = [next(i for i, c in enumerate(columns) if c.name == k) for k in key]
@@ -149,7 +149,7 @@ def export_table(conn, database: str, table: Table, storage, key: str, *, batch_
     rows = 0
     try:
         with pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd") as parquet:
-            for batch in _batches(conn, database, table, columns, batch_rows):
+            for batch in read_batches(conn, database, table, columns, batch_rows):
                 arrays = [pa.array([r[i] for r in batch], type=schema.field(i).type) for i in range(len(columns))]
                 record = pa.RecordBatch.from_arrays(arrays, schema=schema)
                 parquet.write_batch(record)
