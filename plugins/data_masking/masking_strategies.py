@@ -156,7 +156,7 @@ def _email(s: Strategy, value, row, keyed: Keyed, attempt: int):
         return ""
     n = keyed.number(s.domain, to_bytes(value), attempt)
     first, last = name_pools()
-    domain = s.options.get("domain", "example.invalid")
+    domain = s.options.get("mail_domain", "example.invalid")
     local = f"{_pick(first, n).lower()}.{_pick(last, n >> 16).lower()}.{n >> 32 & 0xFFFFFF:06x}"
     out = f"{local}@{domain}"
     if s.max_chars is not None and len(out) > s.max_chars:
@@ -460,7 +460,7 @@ def build(name: str, *, domain: str | None = None, max_chars: int | None = None,
     options = dict(options or {})
     context: tuple[str, ...] = ()
     if name == "email":
-        domain_name = options.get("domain", "example.invalid")
+        domain_name = options.get("mail_domain", "example.invalid")
         if not RESERVED_EMAIL_DOMAINS.search(domain_name):
             raise MaskingError(f"{where}: email domain {domain_name!r} is not reserved; use example.invalid, "
                                "example.com/.net/.org or a name under .example, .invalid, .test or .localhost")

@@ -34,7 +34,7 @@ def test_the_demo_shop_rules_classify_django_and_the_shop():
 
 def test_a_project_file_overrides_what_it_extends_column_by_column(tmp_path):
     path = write(tmp_path, "extends: [django]\ntables:\n  auth_user:\n    columns:\n"
-                           "      email: {mask: email, domain_name: x}\n      username: {keep: public handles}\n")
+                           "      email: {mask: email, mail_domain: dev.example}\n      username: {keep: public handles}\n")
     rules = load_rules(path)
     user = rules.tables["auth_user"].columns
     assert user["username"].keep and user["first_name"].strategy == "first_name"

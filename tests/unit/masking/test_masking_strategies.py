@@ -48,8 +48,8 @@ def test_email_stays_an_email_on_a_reserved_domain_and_fits(value):
 
 def test_email_domain_must_be_reserved():
     with pytest.raises(MaskingError, match="not reserved"):
-        build("email", options={"domain": "gmail.com"})
-    assert build("email", options={"domain": "dev.example"}).pseudonym("a@b.c", {}, KEY).endswith("@dev.example")
+        build("email", options={"mail_domain": "gmail.com"})
+    assert build("email", options={"mail_domain": "dev.example"}).pseudonym("a@b.c", {}, KEY).endswith("@dev.example")
 
 
 @given(st.from_regex(r"\+?[0-9 ()-]{4,24}", fullmatch=True).filter(lambda s: any(c.isdigit() for c in s)))
