@@ -233,6 +233,14 @@ def publish(dev_conn, stage_db: str, dev_db: str) -> list[str]:
     cur = dev_conn.cursor()
     cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s ORDER BY 1", (stage_db,))
     tables = [r[0] for r in cur.fetchall()]
+    if not tables:
+        # A retry after the RENAME went through: the dev database already holds the copy.
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (dev_db,))
+        if cur.fetchone()[0]:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote(stage_db)}")
+            log.info("%s holds the published copy already (an earlier try renamed it)", dev_db)
+            return []
+        raise MaskingError(f"nothing to publish: the staging database {stage_db} is empty or missing")
     cur.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
                 "WHERE SCHEMA_NAME = %s", (stage_db,))
     charset, collation = cur.fetchone()

@@ -233,3 +233,12 @@ def test_a_leak_planted_in_the_copy_is_caught_and_the_copy_dropped(encrypted_ser
     assert email not in message
     assert not encrypted_server.sql(f"SHOW DATABASES LIKE '{stage}'")
     assert not encrypted_server.sql(f"SHOW DATABASES LIKE '{dev}'")  # never published
+
+
+def test_publishing_again_after_the_rename_keeps_the_copy(encrypted_server, demo_shop, dev_database):
+    """A publish task retried after its RENAME went through must not replace the copy with nothing."""
+    dev = dev_database()
+    build(encrypted_server, dev)
+    count = encrypted_server.sql("SELECT COUNT(*) FROM auth_user", dev)[0][0]
+    assert masking_pipeline.publish_stage(access(encrypted_server), dev) == []
+    assert encrypted_server.sql("SELECT COUNT(*) FROM auth_user", dev)[0][0] == count
