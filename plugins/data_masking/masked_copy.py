@@ -28,7 +28,7 @@ from mysql_common.identifiers import quote
 
 from data_masking import MaskingError
 from data_masking.masking_rules import Ruleset, TableRule
-from data_masking.masking_schema import Column, Schema, Table
+from data_masking.masking_schema import Column, Schema, Table, keyset_batches
 from data_masking.masking_strategies import Keyed, Strategy, django_password_hash, to_bytes
 
 log = logging.getLogger(__name__)
@@ -296,42 +296,16 @@ class Progress:
 def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict, batch_rows: int):
     """Yield (lines, rows) of LOAD DATA input, masked, in keyset order."""
     table = plan.table
-    key = table.scan_key
     masked_cols = [c for c, _ in plan.masked]
-    select = [quote(k) for k in key] + [read_sql(c) for c in masked_cols] + \
-        [read_sql(table.column(c)) for c in plan.context]
+    select = [read_sql(c) for c in masked_cols] + [read_sql(table.column(c)) for c in plan.context]
     if plan.kept:
         select.append("CONCAT_WS(X'09', " + ", ".join(_escaped_sql(c) for c in plan.kept) + ")")
-    source = f"{quote(database)}.{quote(table.name)}"
-    order = ", ".join(quote(k) for k in key)
     avg = max(1, table.bytes_estimate // max(1, table.rows_estimate))
     rows_per_batch = max(1, min(batch_rows, MAX_BATCH_BYTES // avg))
-    nk, nm = len(key), len(masked_cols)
+    nk, nm = len(table.scan_key), len(masked_cols)
     strategies = [(s, overrides.get(s.domain)) for _, s in plan.masked]
     context_at = [(name, nk + nm + i) for i, name in enumerate(plan.context)]
-    cur = conn.cursor()
-    last = None
-    if not key:  # no usable key: one unbuffered scan (the scratch copy has no writers)
-        import MySQLdb.cursors
-
-        cur = conn.cursor(MySQLdb.cursors.SSCursor)
-        cur.execute(f"SELECT {', '.join(select)} FROM {source}")
-    while True:
-        if key:
-            where = ""
-            params: tuple = ()
-            if last is not None:
-                where = f"WHERE ({order}) > ({', '.join(['%s'] * nk)}) "
-                params = tuple(last)
-            cur.execute(f"SELECT {', '.join(select)} FROM {source} {where}ORDER BY {order} LIMIT {rows_per_batch}",
-                        params)
-            rows = cur.fetchall()
-        else:
-            rows = cur.fetchmany(rows_per_batch)
-        if not rows:
-            return
-        if key:
-            last = rows[-1][:nk]
+    for rows in keyset_batches(conn, database, table, select, rows_per_batch):
         if not plan.masked:
             yield b"\n".join(r[-1] for r in rows), len(rows)
             continue

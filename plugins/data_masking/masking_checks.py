@@ -28,6 +28,7 @@ from mysql_common.identifiers import quote
 
 from data_masking import MaskingError, MaskingLeak
 from data_masking.masked_copy import TablePlan, read_sql
+from data_masking.masking_schema import keyset_batches
 from data_masking.masking_strategies import Strategy, json_leaves
 
 log = logging.getLogger(__name__)
@@ -171,31 +172,7 @@ class ScanReport:
 
 
 def _keyset(conn, database: str, plan: TablePlan, columns: list[str], batch: int = SCAN_BATCH):
-    """Batches of rows (key values..., columns...) in key order."""
-    key = plan.table.scan_key
-    select = ", ".join([quote(k) for k in key] + [read_sql(plan.table.column(c)) for c in columns])
-    order = ", ".join(quote(k) for k in key)
-    source = f"{quote(database)}.{quote(plan.name)}"
-    cur = conn.cursor()
-    if not key:
-        import MySQLdb.cursors
-
-        cur = conn.cursor(MySQLdb.cursors.SSCursor)
-        cur.execute(f"SELECT {select} FROM {source}")
-        while rows := cur.fetchmany(batch):
-            yield rows
-        return
-    last = None
-    while True:
-        where, params = "", ()
-        if last is not None:
-            where, params = f"WHERE ({order}) > ({', '.join(['%s'] * len(key))}) ", tuple(last)
-        cur.execute(f"SELECT {select} FROM {source} {where}ORDER BY {order} LIMIT {batch}", params)
-        rows = cur.fetchall()
-        if not rows:
-            return
-        last = rows[-1][: len(key)]
-        yield rows
+    return keyset_batches(conn, database, plan.table, [read_sql(plan.table.column(c)) for c in columns], batch)
 
 
 def _key_text(plan: TablePlan, key_values) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mysql_common.identifiers import quote
+
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set"}
 BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
 TEMPORAL_TYPES = {"date", "datetime", "timestamp"}
@@ -145,3 +147,35 @@ def load_schema(cur, database: str) -> Schema:
                 (database,))
     routines = [r[0] for r in cur.fetchall()]
     return Schema(database, tables, views, triggers, routines)
+
+
+def keyset_batches(conn, database: str, table: Table, select: list[str], batch_rows: int):
+    """Lists of rows `(key values..., *select)` in key order, at most batch_rows at a time.
+
+    The one place the masked copy, its checks and the Parquet export read a table: keyset
+    pagination on Table.scan_key; a table without a usable key is read in one unbuffered scan
+    (the copies read here have no writers)."""
+    key = table.scan_key
+    columns = ", ".join([quote(k) for k in key] + select)
+    source = f"{quote(database)}.{quote(table.name)}"
+    if not key:
+        import MySQLdb.cursors
+
+        cur = conn.cursor(MySQLdb.cursors.SSCursor)
+        cur.execute(f"SELECT {columns} FROM {source}")
+        while rows := cur.fetchmany(batch_rows):
+            yield rows
+        return
+    order = ", ".join(quote(k) for k in key)
+    cur = conn.cursor()
+    last = None
+    while True:
+        where, params = "", ()
+        if last is not None:
+            where, params = f"WHERE ({order}) > ({', '.join(['%s'] * len(key))}) ", tuple(last)
+        cur.execute(f"SELECT {columns} FROM {source} {where}ORDER BY {order} LIMIT {int(batch_rows)}", params)
+        rows = cur.fetchall()
+        if not rows:
+            return
+        last = rows[-1][: len(key)]
+        yield rows

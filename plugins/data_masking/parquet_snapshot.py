@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from mysql_common.identifiers import quote
 
 from data_masking import MaskingError
-from data_masking.masking_schema import Column, Table, load_schema
+from data_masking.masking_schema import Column, Table, keyset_batches, load_schema
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 50_000
@@ -107,31 +107,10 @@ class TableExport:
 
 
 def read_batches(conn, database: str, table: Table, columns: list[Column], batch_rows: int):
-    key = table.scan_key
-    order = ", ".join(quote(k) for k in key)
-    positions = [next(i for i, c in enumerate(columns) if c.name == k) for k in key]
-    select = ", ".join(_select(c) for c in columns)
-    source = f"{quote(database)}.{quote(table.name)}"
-    if not key:
-        import MySQLdb.cursors
-
-        cur = conn.cursor(MySQLdb.cursors.SSCursor)
-        cur.execute(f"SELECT {select} FROM {source}")
-        while rows := cur.fetchmany(batch_rows):
-            yield rows
-        return
-    cur = conn.cursor()
-    last = None
-    while True:
-        where, params = "", ()
-        if last is not None:
-            where, params = f"WHERE ({order}) > ({', '.join(['%s'] * len(key))}) ", tuple(last)
-        cur.execute(f"SELECT {select} FROM {source} {where}ORDER BY {order} LIMIT {batch_rows}", params)
-        rows = cur.fetchall()
-        if not rows:
-            return
-        last = [rows[-1][i] for i in positions]
-        yield rows
+    """Rows of `columns` (without the key prefix keyset_batches adds), in key order."""
+    nk = len(table.scan_key)
+    for rows in keyset_batches(conn, database, table, [_select(c) for c in columns], batch_rows):
+        yield [r[nk:] for r in rows]
 
 
 def export_table(conn, database: str, table: Table, storage, key: str, *, batch_rows: int = BATCH_ROWS) -> TableExport:
