@@ -8,7 +8,9 @@
 3. audit logging (MariaDB server_audit; reported as unavailable on MySQL Community);
 4. the design's index plan and partition plan fitted to the live schema (include/sql/*_plan.yaml),
    each decision reported; applied only with apply_schema_changes, then ANALYZE TABLE;
-5. only with the Param seed_replica: a read replica loaded from the latest full backup, replicating
+5. encryption at rest: every unencrypted tablespace reported as a health finding; with the Param
+   encrypt_existing_tables, the application's tables re-encrypted in place (docs/hardening.md);
+6. only with the Param seed_replica: a read replica loaded from the latest full backup, replicating
    from the position the backup recorded (connections mysql_replica, mysql_replication;
    docs/replica.md).
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from mysql_hardening.accounts import ROLE_CONNECTIONS
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
@@ -57,6 +59,11 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
         "replica_backup_id": Param("latest", type="string"),
         "reseed_replica": Param(False, type="boolean",
                                 description="stop replication, drop and reload the replica's database"),
+        "encrypt_existing_tables": Param(False, type="boolean",
+                                         description="default off: rebuild the application's unencrypted tables "
+                                                     "encrypted (needs the server's encryption options)"),
+        "encryption_key_id": Param(None, type=["null", "integer"],
+                                   description="default none: move tables to this key id (MariaDB key rotation)"),
     },
 )
 def mysql_hardening():
@@ -136,6 +143,31 @@ def mysql_hardening():
     indexes >> partitions  # both ALTER the same tables: one after the other
     analyze_tables(indexes, partitions)
     seed_replica()
+    encryption_at_rest()
+
+
+@task_group
+def encryption_at_rest():
+    @task
+    @fail_fast_on_permanent
+    def check() -> dict:
+        from operators.encryption_tasks import check_encryption
+
+        return check_encryption(get_current_context()["params"]["admin_conn_id"])
+
+    @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
+    @fail_fast_on_permanent
+    def encrypt_tables(checked: dict) -> dict:
+        from airflow.exceptions import AirflowSkipException
+
+        from operators.encryption_tasks import encrypt_tables as run
+
+        params = get_current_context()["params"]
+        if not params["encrypt_existing_tables"]:
+            raise AirflowSkipException("Param encrypt_existing_tables is off")
+        return run(params["target_conn_id"], params["admin_conn_id"], params["encryption_key_id"])
+
+    encrypt_tables(check())
 
 
 mysql_hardening()

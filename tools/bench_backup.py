@@ -88,7 +88,7 @@ def run(source, server=None, *, repeat: int = 3) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-backup-"))
     created: list[str] = []
     try:
-        database = _prepare(source, server, created)
+        database = prepare_database(source, server, created)
         identity = subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
         key_file = work / "age.key"
         key_file.write_text(identity)
@@ -152,7 +152,7 @@ def run(source, server=None, *, repeat: int = 3) -> dict:
             server.stop()
 
 
-def _prepare(source, server, created: list[str]) -> str:
+def prepare_database(source, server, created: list[str]) -> str:
     """The database to back up: migrated from a SQLite file, or named, or a synthetic 1M rows."""
     if source and Path(str(source)).is_file():
         from sqlite_to_mysql.pipeline import Connections, run_all

@@ -22,7 +22,7 @@ REQUIRED_DAGS = {
     "sqlite_to_mysql_migration", "sqlite_to_mysql_cutover", "sqlite_to_mysql_rollback",
     "sqlite_to_mysql_cutover_cleanup", "mysql_full_backup", "mysql_binlog_backup", "mysql_backup_retention",
     "mysql_backup_verify", "sqlite_to_mysql_verify", "mysql_restore", "mysql_restore_drill", "mysql_hardening", "mysql_health_monitor",
-    "mysql_query_insights",
+    "mysql_query_insights", "mysql_masked_copy",
 }
 # Required DAG ids whose files are still being written; an id leaves this set with its file.
 PENDING_DAGS: set[str] = set()
@@ -99,7 +99,7 @@ def test_parsing_reads_the_sqlite_schema_but_never_connects_to_a_server(airflow_
         mysql = json.dumps({"conn_type": "mysql", "host": host, "port": port, "login": "x", "schema": "x"})
         parsed = parse_dags(
             airflow_env, sqlite_source=json.dumps({"conn_type": "sqlite", "host": str(source)}),
-            mysql_target=mysql, mysql_backup=mysql, mysql_monitor=mysql, mysql_admin=mysql,
+            mysql_target=mysql, mysql_backup=mysql, mysql_monitor=mysql, mysql_admin=mysql, mysql_dev=mysql,
             aws_default=json.dumps({"conn_type": "aws", "extra": {"endpoint_url": f"http://{host}:{port}"}}))
         trap.setblocking(False)
         with pytest.raises(BlockingIOError):

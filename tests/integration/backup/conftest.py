@@ -1,5 +1,5 @@
-"""Real servers for the backup tests: a private mariadbd with a binary log per test, and an
-S3-compatible server (moto in server mode) on a loopback port, run as a separate process."""
+"""Real servers for the backup tests: a private mariadbd with a binary log per test, and a bucket
+on the S3-compatible server (moto in server mode, tests/conftest.py) on a loopback port."""
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +10,6 @@ import pytest
 from mysql_backup.crypto import AgeKey
 from mysql_backup.storage import LocalStorage
 from backup_support import Source, s3_client
-from tests.support.moto_server import moto_s3
 
 
 @pytest.fixture
@@ -33,13 +32,6 @@ def age_key(age_identity) -> AgeKey:
 @pytest.fixture
 def storage(tmp_path) -> LocalStorage:
     return LocalStorage(tmp_path / "backups")
-
-
-@pytest.fixture(scope="session")
-def moto_server():
-    """http://127.0.0.1:PORT of a moto S3 server process; killed after the session."""
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture
