@@ -17,13 +17,12 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mysql_backup.manifest import backup_id_for
 from mysql_backup.storage import Storage
 
 META_KEY = b"query_insights"
@@ -46,7 +45,9 @@ class InsightsLayout:
         return f"{self.root}/baseline.parquet"
 
     def interval(self, kind: str, start: datetime) -> str:
-        return f"{self.root}/{kind}/{start.date().isoformat()}/{backup_id_for(start)}.parquet"
+        """Microseconds in the name: two readings within one second (manual runs) keep both intervals."""
+        start = start.astimezone(timezone.utc)
+        return f"{self.root}/{kind}/{start.date().isoformat()}/{start.strftime('%Y%m%dT%H%M%S.%fZ')}.parquet"
 
     def day_prefix(self, kind: str, day: date) -> str:
         return f"{self.root}/{kind}/{day.isoformat()}/"

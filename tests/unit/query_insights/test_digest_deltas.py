@@ -102,3 +102,16 @@ def test_deltas_are_never_negative_and_add_up_to_the_work_seen(steps):
         counted += int(out["executions"].sum())
         previous, meta = current, meta_for(now, 0)
     assert counted == total
+
+
+def test_two_readings_within_one_second_keep_two_intervals():
+    from datetime import datetime, timedelta, timezone
+
+    from query_insights.digest_history import InsightsLayout
+
+    layout = InsightsLayout("srv")
+    first = datetime(2026, 12, 6, 7, 26, 28, 100, tzinfo=timezone.utc)
+    keys = [layout.interval("deltas", first), layout.interval("deltas", first + timedelta(milliseconds=300))]
+    assert keys[0] != keys[1] and sorted(keys) == keys
+    # a reading taken in another zone lands in its UTC day
+    assert "/2026-12-06/" in layout.interval("deltas", datetime(2026, 12, 5, 23, 30, tzinfo=timezone(timedelta(hours=-8))))
