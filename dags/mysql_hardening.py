@@ -7,6 +7,7 @@
    mysql_backup, mysql_monitor): `plan_accounts` reads each account whole (roles, default role,
    every grant level, limits, plugin, other host entries) and logs its plan; `apply_account`
    applies exactly that plan, all or nothing, sending password hashes, never passwords;
+   anonymous accounts, which would catch those logins, are dropped first;
 3. audit logging (MariaDB server_audit; reported as unavailable on MySQL Community);
 4. the design's index plan and partition plan fitted to the live schema (include/sql/*_plan.yaml),
    each decision reported; applied only with apply_schema_changes, then ANALYZE TABLE;
@@ -78,12 +79,19 @@ def mysql_hardening():
 
     @task(pool=MYSQL_POOL)
     @fail_fast_on_permanent
+    def drop_anonymous_accounts(plans: dict) -> list:
+        from operators.hardening_tasks import drop_anonymous_accounts as run
+
+        return run(get_current_context()["params"], plans)
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
     def apply_account(role: str, plans: dict) -> list:
         from airflow.exceptions import AirflowSkipException
 
         from operators.hardening_tasks import apply_account as run
 
-        if role not in plans:
+        if role not in plans["accounts"]:
             raise AirflowSkipException(f"role {role} not selected in Param roles")
         return run(role, get_current_context()["params"], plans)
 
@@ -140,6 +148,7 @@ def mysql_hardening():
     plans = plan_accounts()
     users = apply_account.partial(plans=plans).expand(role=sorted(ROLE_CONNECTIONS))
     settings >> plans
+    drop_anonymous_accounts(plans) >> users  # they would catch the accounts' logins
     users >> enable_audit.override(trigger_rule="none_failed")()
     # The plans log in as the migration account: on a fresh server it exists only after
     # apply_account (a role left out of Param roles is skipped, which does not block them).

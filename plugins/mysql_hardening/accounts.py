@@ -13,7 +13,8 @@ One run converges an account from any starting state, however it got there:
 4. read the account again: it must now equal the template, or the run fails.
 
 Passwords never reach the server, only the hash the server would store (passwords.py); a hash
-that already matches is not sent again. Logs and results show *** in its place.
+that already matches is not sent again. Logs and results show *** in its place. Anonymous
+accounts, which catch every login from their host, are dropped (drop_anonymous).
 
 One account per job rather than SQL roles: MariaDB and MySQL activate default roles
 differently (SET DEFAULT ROLE ... FOR / TO, activate_all_roles_on_login), and a role that is
@@ -29,7 +30,8 @@ from mysql_common.errors import ConfigurationError, PermanentError, TransientErr
 from mysql_common.session import server_info
 
 from mysql_hardening import SQL_DIR, passwords
-from mysql_hardening.grants import GLOBAL, LIMITS, AccountState, Level, Principal, quote_name, read_state
+from mysql_hardening.grants import (GLOBAL, LIMITS, AccountState, Level, grantee, hosts_of, quote_name,
+                                    read_state)
 
 USERS_DIR = SQL_DIR / "users"
 
@@ -60,8 +62,7 @@ class Account:
 
     @property
     def grantee(self) -> str:
-        """How information_schema spells this account in its GRANTEE columns."""
-        return f"'{self.user}'@'{self.host}'"
+        return grantee(self.user, self.host)
 
 
 @dataclass
@@ -401,3 +402,34 @@ def apply_role(conn, role: str, account: Account, database: str, *, admin_login:
         actions.append(f"privileges of {account.grantee} already match {plan.flavor}/{role}.sql, and so do "
                        "its password, plugin, limits, roles and host entries")
     return actions
+
+
+# --- anonymous accounts ----------------------------------------------------------------------
+
+def plan_anonymous(conn) -> list[str]:
+    """Accounts with an empty user name match every login from their host, and the server picks
+    the most specific host first: ''@'127.0.0.1' catches shop_app's logins from there before
+    shop_app@'%' does, with whatever it holds. They are dropped (mysql_secure_installation's
+    rule), before the five accounts converge."""
+    cur = conn.cursor()
+    try:
+        hosts = hosts_of(cur, "", is_mariadb=server_info(conn).is_mariadb)
+    finally:
+        cur.close()
+    anonymous = ", ".join("''@" + string_literal(host) for host in hosts)
+    return [f"DROP USER {anonymous}"] if hosts else []
+
+
+def drop_anonymous(conn, planned: list[str] | None = None) -> list[str]:
+    """Drop the anonymous accounts; with `planned`, only if they are still those planned."""
+    steps = plan_anonymous(conn)
+    if planned is not None and steps != planned:
+        raise PermanentError(f"the anonymous accounts changed since the plan: planned {planned}, now {steps}. "
+                             "Nothing dropped; run again.")
+    cur = conn.cursor()
+    try:
+        for sql in steps:
+            cur.execute(sql)
+    finally:
+        cur.close()
+    return steps

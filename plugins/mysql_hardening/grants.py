@@ -421,13 +421,18 @@ def grantee(user: str, host: str) -> str:
     return f"'{user}'@'{host}'"
 
 
-def read_state(cur, user: str, host: str, *, is_mariadb: bool) -> AccountState:
-    """The whole state of user@host; an account that does not exist reads as exists=False."""
+def hosts_of(cur, user: str, *, is_mariadb: bool) -> list[str]:
+    """Every host entry of a user name (MariaDB roles, which have none, left out)."""
     if is_mariadb:
         cur.execute("SELECT Host FROM mysql.user WHERE User = %s AND is_role = 'N'", (user,))
     else:
         cur.execute("SELECT Host FROM mysql.user WHERE User = %s", (user,))
-    hosts = [_text(h) for (h,) in cur.fetchall()]
+    return sorted(_text(h) for (h,) in cur.fetchall())
+
+
+def read_state(cur, user: str, host: str, *, is_mariadb: bool) -> AccountState:
+    """The whole state of user@host; an account that does not exist reads as exists=False."""
+    hosts = hosts_of(cur, user, is_mariadb=is_mariadb)
     state = AccountState(other_hosts=tuple(sorted(h for h in hosts if h != host)))
     if host not in hosts:
         return state

@@ -79,8 +79,9 @@ def _admin_login(params: dict) -> str | None:
 
 
 def plan_accounts(params: dict) -> dict:
-    """Read every selected account and plan its convergence; changes nothing. Returns, per role,
-    the steps as logs show them (no secrets): what apply_account will do, and nothing else."""
+    """Read every selected account and plan its convergence; changes nothing. Returns the steps
+    as logs show them (no secrets): {"anonymous": [...], "accounts": {role: {"account", "steps"}}},
+    what drop_anonymous_accounts and apply_account will do, and nothing else."""
     roles = [r for r in sorted(accounts.ROLE_CONNECTIONS) if r in params["roles"]]
     database, admin_login = _database(params), _admin_login(params)
     wanted = {role: _account(role, params) for role in roles}
@@ -91,13 +92,25 @@ def plan_accounts(params: dict) -> dict:
     if shared:
         raise ConfigurationError(f"one login serves several jobs {shared}: each account has one template, "
                                  "give every job its own login")
-    plans = {}
+    plans: dict = {"accounts": {}}
     with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
+        plans["anonymous"] = accounts.plan_anonymous(conn)
+        if plans["anonymous"]:
+            log.warning("anonymous accounts catch the logins of every account from their hosts: %s",
+                        plans["anonymous"])
         for role, account in wanted.items():
             plan = accounts.plan_role(conn, role, account, database, admin_login=admin_login)
             log.info("%s: %s: %s", role, account.grantee, "; ".join(plan.shown) or "nothing to change")
-            plans[role] = {"account": account.grantee, "steps": plan.shown}
+            plans["accounts"][role] = {"account": account.grantee, "steps": plan.shown}
     return plans
+
+
+def drop_anonymous_accounts(params: dict, plans: dict) -> list[str]:
+    with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
+        done = accounts.drop_anonymous(conn, planned=plans["anonymous"])
+    for action in done:
+        log.info("%s", action)
+    return done
 
 
 def apply_account(role: str, params: dict, plans: dict) -> list[str]:
@@ -105,7 +118,7 @@ def apply_account(role: str, params: dict, plans: dict) -> list[str]:
     account = _account(role, params)
     with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
         actions = accounts.apply_role(conn, role, account, _database(params), admin_login=_admin_login(params),
-                                      planned=plans[role]["steps"])
+                                      planned=plans["accounts"][role]["steps"])
     for action in actions:
         log.info("%s: %s", role, action)
     return actions

@@ -40,7 +40,7 @@ def server():
 @pytest.fixture(autouse=True)
 def fresh_logins(server):
     """Each test starts with none of the five logins, at any host."""
-    for user, host in server.sql("SELECT User, Host FROM mysql.user WHERE User LIKE 'shop\\_%'"):
+    for user, host in server.sql("SELECT User, Host FROM mysql.user WHERE User LIKE 'shop\\_%' OR User = ''"):
         server.sql(f"DROP USER '{user}'@'{host}'")
 
 
@@ -49,8 +49,10 @@ def account(role: str, password: str | None = None) -> Account:
 
 
 def harden(server, role: str, password: str | None = None, conn=None) -> list[str]:
+    """What one mysql_hardening run does for one account."""
     admin = conn or server.connect()
     try:
+        accounts.drop_anonymous(server.connect())
         return accounts.apply_role(admin, role, account(role, password), "shop", admin_login="root")
     finally:
         if conn is None:
@@ -88,6 +90,9 @@ def hostile(role: str) -> list[str]:
         f"GRANT ALL ON *.* TO {user}@'127.0.0.1' WITH GRANT OPTION",
         f"CREATE USER {user}@'localhost' IDENTIFIED BY '{password}'",
         f"GRANT ALL ON *.* TO {user}@'localhost' WITH GRANT OPTION",
+        # An anonymous account matches every user name from its host.
+        f"CREATE USER ''@'::1' IDENTIFIED BY '{password}'",
+        "GRANT ALL ON *.* TO ''@'::1'",
     ]
 
 
@@ -129,6 +134,22 @@ def test_every_account_walked_around_converges_in_one_run(server, request):
         f.write(table + "\n")
     print(table)
     assert set(NAMES) == set(after["app"])
+
+
+def test_anonymous_account_catching_the_logins_is_dropped(server):
+    """''@'127.0.0.1' beats shop_app@'%' for logins from 127.0.0.1 (most specific host first)."""
+    harden(server, "app")
+    server.sql(f"CREATE USER ''@'127.0.0.1' IDENTIFIED BY {accounts.string_literal(PASSWORDS['app'])}")
+    server.sql("GRANT ALL ON *.* TO ''@'127.0.0.1'")
+    assert probe(server, "shop_app", PASSWORDS["app"])["read mysql.user"] == "allowed"
+    conn = server.connect()
+    try:
+        assert accounts.plan_anonymous(conn) == ["DROP USER ''@'127.0.0.1'"]
+    finally:
+        conn.close()
+    harden(server, "app")
+    assert mismatches("app", probe(server, "shop_app", PASSWORDS["app"])) == {}
+    assert login_state(server, "") == {}
 
 
 def test_column_grant_with_grant_option_is_revoked(server):
