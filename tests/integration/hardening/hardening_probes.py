@@ -12,9 +12,12 @@ be probed again and again.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import MySQLdb
+
+from tools.private_mariadb import PrivateMariaDB
 
 # Refusals for a missing privilege, as MariaDB 10.11 reports them.
 DENIED = {
@@ -111,9 +114,15 @@ EXPECTED = {
 }
 
 
-def prepare(server) -> None:
-    for statement in SETUP:
-        server.sql(statement)
+@contextmanager
+def probed_server():
+    """A private mariadbd with a binary log, the probes' objects and the ed25519 plugin (for the
+    hostile 'another authentication plugin')."""
+    with PrivateMariaDB(log_bin=True) as server:
+        server.sql("INSTALL SONAME 'auth_ed25519'")
+        for statement in SETUP:
+            server.sql(statement)
+        yield server
 
 
 def connect(server, user: str, password: str, via: str):

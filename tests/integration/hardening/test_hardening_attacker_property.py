@@ -15,10 +15,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hardening_probes import can_login, mismatches, prepare, probe
+from hardening_probes import can_login, mismatches, probe, probed_server
 from mysql_hardening import accounts
 from mysql_hardening.accounts import Account
-from tools.private_mariadb import PrivateMariaDB
 
 pytestmark = pytest.mark.integration
 
@@ -113,9 +112,7 @@ statement = st.one_of(privilege_grant(), column_or_routine_grant(), role_stateme
 
 @pytest.fixture(scope="module")
 def server():
-    with PrivateMariaDB(log_bin=True) as srv:
-        srv.sql("INSTALL SONAME 'auth_ed25519'")
-        prepare(srv)
+    with probed_server() as srv:
         yield srv
 
 

@@ -17,7 +17,7 @@ import MySQLdb
 import pytest
 
 from mysql_hardening import accounts, passwords
-from mysql_hardening.replica_seed import wait_running
+from test_replica import caught_up, resume
 from tools.private_mariadb import PrivateMariaDB
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
@@ -41,21 +41,11 @@ def cluster():
         # Replicate from the very first event of the fresh primary.
         replica.sql(f"CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {primary.port}, "
                     "MASTER_USER = 'root', MASTER_USE_GTID = slave_pos")
-        replica.sql("START SLAVE")
-        conn = replica.connect()
-        try:
-            wait_running(conn, 60)
-        finally:
-            conn.close()
+        resume(replica)
         primary.sql("CREATE DATABASE shop")
         primary.sql("CREATE TABLE shop.shop_order (id bigint AUTO_INCREMENT PRIMARY KEY, status varchar(20) "
                     "NOT NULL, created_at datetime(6) NOT NULL)")
         yield primary, replica
-
-
-def caught_up(primary, replica) -> None:
-    pos = primary.sql("SELECT @@gtid_binlog_pos")[0][0]
-    assert replica.sql(f"SELECT MASTER_GTID_WAIT('{pos}', 60)")[0][0] == 0, replica.sql("SHOW SLAVE STATUS")
 
 
 def connection(server, login: str, password: str, schema: str = "") -> str:

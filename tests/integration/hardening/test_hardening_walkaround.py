@@ -15,11 +15,10 @@ import os
 import MySQLdb
 import pytest
 
-from hardening_probes import (EXPECTED, NAMES, can_login, markdown_table, mismatches, prepare, probe)
+from hardening_probes import NAMES, can_login, markdown_table, mismatches, probe, probed_server
 from mysql_common.errors import OperatorFacingError
 from mysql_hardening import accounts, passwords
 from mysql_hardening.accounts import Account
-from tools.private_mariadb import PrivateMariaDB
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +30,7 @@ INSIDER = "insider-knows-this"
 
 @pytest.fixture(scope="module")
 def server():
-    with PrivateMariaDB(log_bin=True) as srv:
-        srv.sql("INSTALL SONAME 'auth_ed25519'")
-        prepare(srv)
+    with probed_server() as srv:
         yield srv
 
 
