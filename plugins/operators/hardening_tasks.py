@@ -264,20 +264,13 @@ def publish_incidents(key: str, results: list[dict], params: dict, context, samp
     if samples is not None:
         state["samples"] = samples
     Variable.set(key, state, serialize_json=True)
-    state, sent = deliver_pending(key, state, params, context)
-    return {"open_incidents": sorted(state["incidents"]), "sent": sent}
-
-
-def deliver_pending(key: str, state: dict, params: dict, context) -> tuple[dict, list[str]]:
-    """Send every pending notice, saving the state after each one: a failed delivery stays
-    pending for the next run (late, never lost, never sent twice by this run)."""
     sent = []
     for notice in incidents.pending(state):
         deliver(notice, params, context)
         state = incidents.mark_delivered(state, notice)
         Variable.set(key, state, serialize_json=True)
         sent.append(f"{notice['kind']} {notice['code']} {notice['key']}")
-    return state, sent
+    return {"open_incidents": sorted(state["incidents"]), "sent": sent}
 
 
 def monitor_failed(context) -> None:
@@ -289,9 +282,6 @@ def monitor_failed(context) -> None:
     failure = monitoring.CheckResult(MONITOR, "alert", f"task {ti.task_id} of {ti.dag_id} failed: "
                                      f"{context.get('exception')}", monitoring.MONITOR_FAILED)
     try:
-        state = Variable.get(key, default=None, deserialize_json=True)
-        state = incidents.update(state, [failure.as_dict()], datetime.now(timezone.utc))
-        Variable.set(key, state, serialize_json=True)
-        deliver_pending(key, state, params, context)
+        publish_incidents(key, [failure.as_dict()], params, context)
     except Exception as exc:  # a callback cannot retry; the notice stays pending, the red task visible
         log.error("could not send the monitor failure alert: %s", exc)
