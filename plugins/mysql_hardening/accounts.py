@@ -129,10 +129,11 @@ def load_template(role: str, flavor: str, database: str, directory: Path = USERS
             grants.setdefault(_parse_level(match["level"], database), set()).update(privileges)
         elif match := _OPTIONS.match(statement):
             words = match["limits"].split()
-            if len(words) % 2 or any(n.upper() not in LIMITS or not v.isdigit() for n, v in zip(words[::2], words[1::2])):
+            pairs = list(zip(words[::2], words[1::2]))
+            if len(words) % 2 or any(name.upper() not in LIMITS or not value.isdigit() for name, value in pairs):
                 raise ConfigurationError(f"{path}: ALTER USER ... WITH takes only {', '.join(LIMITS)} "
                                          f"with a number: {statement[:80]!r}")
-            limits.update((n.upper(), int(v)) for n, v in zip(words[::2], words[1::2]))
+            limits.update((name.upper(), int(value)) for name, value in pairs)
         else:
             raise ConfigurationError(f"{path}: only 'GRANT ... ON ... TO {{account}}' and "
                                      f"'ALTER USER {{account}} WITH <limits>' are allowed: {statement[:80]!r}")
@@ -350,11 +351,31 @@ def execute(conn, plan: AccountPlan) -> list[str]:
 
 def _failed(conn, plan: AccountPlan, done: list[Step], step: Step, exc: Exception) -> Exception:
     """Undo what was done, then describe the account's state for the operator."""
-    why = redact(str(exc), *plan.secrets)
-    where = f"{plan.role}: step {len(done) + 1} of {len(plan.steps)} on {plan.account.grantee} " \
-            f"({step.shown}) failed: {why}."
-    not_undone = []
-    cur = conn.cursor()
+    where = (f"{plan.role}: step {len(done) + 1} of {len(plan.steps)} on {plan.account.grantee} "
+             f"({step.shown}) failed: {redact(str(exc), *plan.secrets)}.")
+    after, not_undone = _undo(conn, plan, done)
+    if not done:
+        state = " Nothing had been applied: the account is as it was. Fix the cause and run again."
+    elif after == plan.before and not not_undone:
+        state = (f" The account is exactly as before the run: the {len(done)} step(s) already applied "
+                 "were undone. Fix the cause and run again.")
+    else:
+        state = (f" The account is partly changed: applied {[s.shown for s in done]}; not undone: "
+                 f"{not_undone or 'none, but it differs from before (changed by someone else meanwhile?)'}; "
+                 f"not applied: {[s.shown for s in plan.steps[len(done) + 1:]]}. Running again converges it.")
+    error = TransientError if is_transient(exc) else PermanentError
+    return error(where + state)
+
+
+def _undo(conn, plan: AccountPlan, done: list[Step]) -> tuple[AccountState | None, list[str]]:
+    """Undo the applied steps in reverse; (the account as read afterwards, what was not undone)."""
+    if not done:
+        return plan.before, []
+    not_undone: list[str] = []
+    try:
+        cur = conn.cursor()
+    except Exception as exc:  # the connection is gone: nothing can be undone over it
+        return None, [f"{s.shown} (no connection left: {redact(str(exc), *plan.secrets)})" for s in done]
     try:
         for applied in reversed(done):
             if applied.undo is None:
@@ -365,21 +386,12 @@ def _failed(conn, plan: AccountPlan, done: list[Step], step: Step, exc: Exceptio
             except Exception as undo_exc:
                 not_undone.append(f"{applied.shown} (its undo failed: {redact(str(undo_exc), *plan.secrets)})")
         try:
-            after = read_state(cur, plan.account.user, plan.account.host, is_mariadb=plan.flavor == "mariadb")
+            return read_state(cur, plan.account.user, plan.account.host,
+                              is_mariadb=plan.flavor == "mariadb"), not_undone
         except Exception as read_exc:
-            after = None
-            not_undone.append(f"(the account could not be read back: {redact(str(read_exc), *plan.secrets)})")
+            return None, not_undone + [f"(the account could not be read back: {redact(str(read_exc), *plan.secrets)})"]
     finally:
         cur.close()
-    if after == plan.before and not not_undone:
-        state = (f" The account is exactly as before the run: the {len(done)} step(s) already applied "
-                 "were undone. Fix the cause and run again.")
-    else:
-        state = (f" The account is partly changed: applied {[s.shown for s in done]}; not undone: "
-                 f"{not_undone or 'none, but it differs from before (changed by someone else meanwhile?)'}; "
-                 f"not applied: {[s.shown for s in plan.steps[len(done) + 1:]]}. Running again converges it.")
-    error = TransientError if is_transient(exc) else PermanentError
-    return error(where + state)
 
 
 def apply_role(conn, role: str, account: Account, database: str, *, admin_login: str | None = None,
