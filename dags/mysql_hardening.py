@@ -4,7 +4,10 @@
    where the my.cnf lines for performance_schema are given, which mysql_query_insights needs);
 2. one least-privilege account per job from include/sql/users/<flavor>/<role>.sql, with login
    and password from that job's connection (mysql_target, mysql_app, mysql_reporting,
-   mysql_backup, mysql_monitor); created or corrected idempotently, extra privileges revoked;
+   mysql_backup, mysql_monitor): `plan_accounts` reads each account whole (roles, default role,
+   every grant level, limits, plugin, other host entries) and logs its plan; `apply_account`
+   applies exactly that plan, all or nothing, sending password hashes, never passwords;
+   anonymous accounts, which would catch those logins, are dropped first;
 3. audit logging (MariaDB server_audit; reported as unavailable on MySQL Community);
 4. the design's index plan and partition plan fitted to the live schema (include/sql/*_plan.yaml),
    each decision reported; applied only with apply_schema_changes, then ANALYZE TABLE;
@@ -76,15 +79,28 @@ def mysql_hardening():
 
     @task(pool=MYSQL_POOL)
     @fail_fast_on_permanent
-    def apply_account(role: str) -> list:
+    def plan_accounts() -> dict:
+        from operators.hardening_tasks import plan_accounts as run
+
+        return run(get_current_context()["params"])
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def drop_anonymous_accounts(plans: dict) -> list:
+        from operators.hardening_tasks import drop_anonymous_accounts as run
+
+        return run(get_current_context()["params"], plans)
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def apply_account(role: str, plans: dict) -> list:
         from airflow.exceptions import AirflowSkipException
 
         from operators.hardening_tasks import apply_account as run
 
-        params = get_current_context()["params"]
-        if role not in params["roles"]:
+        if role not in plans["accounts"]:
             raise AirflowSkipException(f"role {role} not selected in Param roles")
-        return run(role, params)
+        return run(role, get_current_context()["params"], plans)
 
     @task
     @fail_fast_on_permanent
@@ -136,10 +152,16 @@ def mysql_hardening():
         return run(params)
 
     settings = check_server_settings()
-    users = apply_account.expand(role=sorted(ROLE_CONNECTIONS))
-    settings >> users >> enable_audit()
-    indexes = plan_indexes()
+    plans = plan_accounts()
+    users = apply_account.partial(plans=plans).expand(role=sorted(ROLE_CONNECTIONS))
+    settings >> plans
+    drop_anonymous_accounts(plans) >> users  # they would catch the accounts' logins
+    users >> enable_audit.override(trigger_rule="none_failed")()
+    # The plans log in as the migration account: on a fresh server it exists only after
+    # apply_account (a role left out of Param roles is skipped, which does not block them).
+    indexes = plan_indexes.override(trigger_rule="none_failed")()
     partitions = plan_partitions()
+    users >> indexes
     indexes >> partitions  # both ALTER the same tables: one after the other
     analyze_tables(indexes, partitions)
     seed_replica()

@@ -48,10 +48,10 @@ def compare(expected, actual: str, how: str) -> bool:
         return actual not in ("", None)
     want, have = normalise(expected), normalise(actual)
     if how == "min":
-        try:  # signed: a server reports an autosized size as -1
-            return int(have) >= int(want)
-        except ValueError:
-            raise ConfigurationError(f"'min' needs numbers, got {expected!r} and {actual!r}") from None
+        # Negative values are real: performance_schema sizes read -1 while it is OFF.
+        if not (re.fullmatch(r"-?\d+", want) and re.fullmatch(r"-?\d+", have)):
+            raise ConfigurationError(f"'min' needs numbers, got {expected!r} and {actual!r}")
+        return int(have) >= int(want)
     if how == "eq":
         return want == have
     raise ConfigurationError(f"unknown comparison {how!r} in {RECOMMENDATIONS.name}")

@@ -61,13 +61,3 @@ def deliver(notice: dict, params: dict, context) -> None:
             f"connection {webhook}. The alert stays pending and is sent once a channel exists.")
     log.info("sent %s %s: %s", notice["kind"], notice["code"], notice["summary"])
 
-
-def monitor_failed(context) -> None:
-    """on_failure_callback: the monitor itself failed (server unreachable, bad credentials)."""
-    ti = context["ti"]
-    notice = {"kind": "opened", "key": "monitor", "code": "MONITOR_FAILED",
-              "summary": f"task {ti.task_id} of {ti.dag_id} failed: {context.get('exception')}"}
-    try:
-        deliver(notice, context["params"], context)
-    except Exception as exc:  # a callback cannot retry; the failed task itself stays visible
-        log.error("could not send the monitor failure alert: %s", exc)
