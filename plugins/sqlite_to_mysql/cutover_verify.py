@@ -164,13 +164,21 @@ def _check(src, dst, plan: Plan, work, max_examples: int) -> dict:
 
 
 def failures(check: dict) -> str:
-    """The failed tables of a check, for an error message."""
+    """The failed tables of a check, for an error message: each differing row's key, and the
+    columns that differ with both values."""
     parts = []
     for t in check["tables"]:
         if not t["ok"]:
-            keys = ", ".join(f"{d['key']} {d['kind']}" for d in t["differences"][:5])
+            keys = ", ".join(f"{d['key']} {d['kind']}" + _columns(d) for d in t["differences"][:5])
             parts.append(f"{t['table']}: {'; '.join(t['issues'] + ([keys] if keys else []))}")
     return " | ".join(parts)
+
+
+def _columns(diff: dict) -> str:
+    if not diff.get("columns"):
+        return ""
+    return " in " + "; ".join(f"{c} (SQLite {v['source']!r}, MySQL {v['target']!r})"
+                              for c, v in diff["columns"].items())
 
 
 def _collect(found: dict, verifier: TableVerifier) -> None:

@@ -60,8 +60,12 @@ def rollback(cut: "Cutover", *, timeout: float, max_lag_changes: int, catch_up_t
     if len(target_capture.existing_triggers(cut.dst, "c")) < 3 * len(cut.plan.tables):
         raise CutoverError("change capture on MySQL is gone (cleanup ran): writes made on MySQL cannot be "
                            "brought back, the rollback window is closed")
+    # An earlier attempt that failed before the point of no return may have brought rows back
+    # wrong (and flagged them applied): every change made on MySQL since the switch is applied
+    # again, which re-reads each row and so repairs them; the check covers them all anyway.
+    reapplied = target_capture.reapply_all(cut.dst)
     sync = BackwardSync(cut.src, cut.dst, cut.plan, batch_size=cut.batch_size)
-    report: dict = {"run_id": cut.run_id,
+    report: dict = {"run_id": cut.run_id, "reapplied": reapplied,
                     "catch_up": catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout)}
     report["maintenance_on"] = switch.maintenance(cut.config, True, run_id=cut.run_id)
     return _freeze_and_return(cut, sync, report, timeout=timeout, strict=True)

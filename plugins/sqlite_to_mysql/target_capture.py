@@ -303,6 +303,15 @@ def clear_applied(conn) -> int:
     return cur.rowcount
 
 
+def reapply_all(conn) -> int:
+    """Flag every logged change as not yet applied (a rollback starting afresh); returns how
+    many an earlier attempt had applied."""
+    cur = conn.cursor()
+    cur.execute(f"UPDATE {quote(CHANGELOG)} SET applied = 0 WHERE applied = 1")
+    conn.commit()
+    return cur.rowcount
+
+
 def logged_keys(conn, tp: TablePlan) -> list[tuple]:
     """Distinct keys of one table logged on MySQL (all of them: since the last switch)."""
     cols = ", ".join(f"k{i}" for i in range(len(tp.key_target)))
