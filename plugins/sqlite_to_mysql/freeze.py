@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sqlite3
 import time
 
@@ -29,10 +30,26 @@ from sqlite_to_mysql.source_schema import qi
 
 log = logging.getLogger(__name__)
 
-FREEZE_MESSAGE = "writes are frozen for a few seconds: database cutover to MySQL in progress, retry shortly"
+# Refusals start with FROZEN while a freeze lasts (an application retries those, after the
+# time they give) and say the database moved once it is guarded (retrying cannot help).
+FROZEN = "writes are frozen"
 SOURCE_GUARD_MESSAGE = "this SQLite database is retired: the application now uses MySQL (cutover done)"
-TARGET_FREEZE_MESSAGE = "writes are frozen for a few seconds: rollback to SQLite in progress, retry shortly"
 TARGET_GUARD_MESSAGE = "this MySQL database is not in use: the application runs on SQLite (rolled back)"
+
+
+def utc(epoch: float, *, fraction: bool = False) -> str:
+    """An epoch time as operators read it, always in UTC."""
+    moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC" if fraction else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def freeze_message(deadline: float, what: str = "database cutover to MySQL") -> str:
+    """The refusal of a timed freeze: until when (the deadline, rounded up to the second)."""
+    return f"{FROZEN} until {utc(math.ceil(deadline))} ({what} in progress): retry after that time"
+
+
+def target_freeze_message(deadline: float) -> str:
+    return freeze_message(deadline, "rollback to SQLite")
 EVENTS = (("i", "INSERT"), ("u", "UPDATE"), ("d", "DELETE"))
 
 
@@ -61,7 +78,7 @@ def freeze_source(conn: sqlite3.Connection, plan: Plan, *, deadline: float, run_
         if current != capture.CAPTURING:
             raise CutoverError(f"cannot freeze: the cutover is in phase {current}, not {capture.CAPTURING}")
         _drop_sqlite(conn, "f")
-        for statement in _sqlite_triggers(plan, "f", FREEZE_MESSAGE, deadline):
+        for statement in _sqlite_triggers(plan, "f", freeze_message(deadline), deadline):
             conn.execute(statement)
         capture.write_state(conn, phase=capture.FROZEN, freeze_deadline=deadline, frozen_at=time.time(),
                             cutover_run_id=run_id)
@@ -76,7 +93,7 @@ def commit_switch(conn: sqlite3.Connection, plan: Plan, *, applied_seq: int) -> 
             raise CutoverError(f"cannot switch: the cutover is in phase {state.get('phase')}, not frozen")
         deadline = float(state["freeze_deadline"])
         if time.time() >= deadline:
-            raise FreezeTimeout(f"the freeze reached its deadline ({_utc(deadline)}) before the switch")
+            raise FreezeTimeout(f"the freeze reached its deadline ({utc(deadline)}) before the switch")
         newest = capture.changes_after(conn, applied_seq)[2]
         if newest is not None:
             raise CutoverError(f"changes were logged after the last one applied ({applied_seq} < {newest}) "
@@ -106,14 +123,11 @@ def guard_source(conn: sqlite3.Connection, plan: Plan, *, phase: str) -> None:
 
 # --- MySQL ------------------------------------------------------------------------------
 
-def _utc(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _mysql_triggers(plan: Plan, kind: str, message: str, deadline: float | None) -> dict[str, str]:
-    # SIGNAL takes a literal only: our messages are plain ASCII without quotes or backslashes
-    assert message.isascii() and "'" not in message and "\\" not in message
-    until = f" AND UTC_TIMESTAMP(6) < '{_utc(deadline)}'" if deadline is not None else ""
+    # SIGNAL takes a literal only, of 128 characters at most: our messages are plain ASCII
+    # without quotes or backslashes
+    assert message.isascii() and "'" not in message and "\\" not in message and len(message) <= 128
+    until = f" AND UTC_TIMESTAMP(6) < '{utc(deadline, fraction=True)[:-4]}'" if deadline is not None else ""
     triggers = {}
     for tp in plan.tables:
         for op, event in EVENTS:
@@ -138,7 +152,7 @@ def freeze_target(conn, plan: Plan, *, deadline: float) -> None:
     drain that follows the freeze applies it."""
     _drop_mysql(conn, "f")
     cur = conn.cursor()
-    for statement in _mysql_triggers(plan, "f", TARGET_FREEZE_MESSAGE, deadline).values():
+    for statement in _mysql_triggers(plan, "f", target_freeze_message(deadline), deadline).values():
         cur.execute(statement)
 
 

@@ -246,7 +246,7 @@ class Migrated:
     opened: list = field(default_factory=list)
 
     def cutover(self, run_id: str = "cutover_test", **config):
-        settings = dict(settings_file=str(self.tmp / "app.env"), **config)
+        settings = {"settings_file": str(self.tmp / "app.env"), **config}
         cut = open_cutover(self.source, self.params, self.plan, run_id=run_id, config=SwitchConfig(**settings))
         self.opened += [cut.src, cut.dst]
         return cut

@@ -5,6 +5,7 @@ take the application to MySQL, back to SQLite with MySQL's writes, and end captu
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -30,9 +31,13 @@ def cutover_dag(airflow_env, app_db, migrate, tmp_path):
                AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER=json.dumps({"settings_file": str(tmp_path / "app.env")}),
                S2M_REPORT_DIR=str(tmp_path / "reports"))
 
-    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover") -> subprocess.CompletedProcess:
+    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover", switch: dict | None = None
+            ) -> subprocess.CompletedProcess:
+        run_env = dict(env)
+        if switch is not None:  # the switch actions the deployer configured
+            run_env["AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER"] = json.dumps(switch)
         return subprocess.run([str(ROOT / ".venv/bin/airflow"), "dags", "test", dag_id,
-                               "-c", json.dumps(conf)], env=env, capture_output=True, text=True, timeout=600)
+                               "-c", json.dumps(conf)], env=run_env, capture_output=True, text=True, timeout=600)
 
     return run, migrated
 
@@ -97,3 +102,47 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
     mysql = migrated.mysql()
     assert target_capture.existing_triggers(mysql, "ckf") == {}  # capture and freeze gone
     assert target_capture.existing_triggers(mysql, "g")  # MySQL, which the app left, stays read-only
+
+
+def final_state(log: str, task_id: str) -> str | None:
+    """The state a task ended in, from what `airflow dags test` prints."""
+    started = re.search(rf"running task <TaskInstance: \S+\.{task_id} .*?ti_id=([0-9a-f-]+)>", log)
+    if not started:
+        return None
+    states = re.findall(rf"new_state=(\w+) rows_affected=\d+ ti_id={started[1]}", log)
+    return states[-1] if states else None
+
+
+def test_a_switch_that_fails_ends_the_run_failed_while_release_still_runs_and_the_report_is_written(
+        cutover_dag, tmp_path):
+    """The command passes the checks (it exists and is executable) but fails when it runs:
+    the switch is undone, the run ends failed (exit code), its teardown ran, and the report
+    says what happened and that it was not safe to switch."""
+    run, migrated = cutover_dag
+    out = run({"mode": "switch", "confirm": f"SWITCH {migrated.database}"},
+              switch={"settings_file": str(tmp_path / "app.env"), "command": ["false"]})
+    log = out.stdout + out.stderr
+    assert out.returncode != 0, log[-4000:]
+    assert migrated.phase() == capture.CAPTURING
+    steps = [e["step"] for e in target_capture.journal(migrated.mysql())]
+    assert steps[:3] == ["prepare", "catch_up", "verify_live"] and "rollback" in steps
+    assert final_state(log, "freeze_and_switch") == "failed" and final_state(log, "release") == "success", log[-6000:]
+    reports = list((tmp_path / "reports").glob("*/cutover.json"))
+    assert len(reports) == 1
+    report = json.loads(reports[0].read_text())
+    assert report["outcome"] == "failed" and report["error"].startswith("SWITCH_FAILED: ")
+    markdown = reports[0].with_suffix(".md").read_text().rstrip().splitlines()
+    assert markdown[-1].startswith("safe to switch: no, because SWITCH_FAILED: the switch to MySQL failed")
+
+
+def test_a_rollback_refused_after_cleanup_ends_the_run_failed(cutover_dag, tmp_path):
+    run, migrated = cutover_dag
+    database = migrated.database
+    assert run({"mode": "switch", "confirm": f"SWITCH {database}"}).returncode == 0
+    cleaned = run({"confirm": f"CLEANUP {database}"}, "sqlite_to_mysql_cutover_cleanup")
+    assert cleaned.returncode == 0, (cleaned.stdout + cleaned.stderr)[-4000:]
+    refused = run({"confirm": f"ROLLBACK {database}"}, "sqlite_to_mysql_rollback")
+    log = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "the rollback window is closed" in log, log[-4000:]
+    assert final_state(log, "rollback") == "failed" and final_state(log, "release") == "success", log[-6000:]
+    assert migrated.phase() == capture.SWITCHED

@@ -45,6 +45,12 @@ def refusal(app: sqlite3.Connection) -> str | None:
     return None
 
 
+def frozen_message(migrated) -> str:
+    """The refusal the freeze in place gives: it names its own deadline."""
+    with sqlite3.connect(migrated.source) as conn:
+        return freeze.freeze_message(float(capture.read_state(conn)["freeze_deadline"]))
+
+
 class StalledReads:
     """Reads of one MySQL table wait until release(): a pending ALTER queues behind our read."""
 
@@ -109,12 +115,12 @@ def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, mi
     process = start_cutover_process(migrated, live, run_id="first", timeout=600)
     wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
     assert process.poll() is None, process.stdout.read().decode()
-    assert refusal(app) == freeze.FREEZE_MESSAGE
+    assert refusal(app) == frozen_message(migrated)
     kill(process)
     stall.release()
 
     # nobody is left to lift it, and its deadline is far: still frozen, never switched
-    assert migrated.phase() == capture.FROZEN and refusal(app) == freeze.FREEZE_MESSAGE
+    assert migrated.phase() == capture.FROZEN and refusal(app) == frozen_message(migrated)
     assert not (migrated.tmp / "app.env").exists()
 
     prepare_journal = finish_cutover(migrated, "rerun")
@@ -175,3 +181,34 @@ def test_a_freeze_past_its_deadline_lifts_itself_and_the_run_fails_loudly(app_db
     assert not (migrated.tmp / "app.env").exists()
     failed = [e for e in target_capture.journal(migrated.mysql(), "slow") if e["step"] == "freeze_failed"]
     assert len(failed) == 1 and "deadline" in failed[0]["detail"]["error"]
+
+
+def test_a_freeze_lifted_by_its_deadline_is_reported_with_its_duration_by_the_next_run(app_db, migrate, caplog):
+    """The application saw its writes refused for the whole timed freeze of a run that died:
+    the next run says for how long, from when until when (UTC), in its log and its report."""
+    migrated = migrate(app_db)
+    _cut, live = prepared(migrated, "first")
+    app = migrated.app()
+    stall = StalledReads(migrated)
+    process = start_cutover_process(migrated, live, run_id="first", timeout=5)
+    wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
+    assert refusal(app) == frozen_message(migrated)
+    kill(process)
+    stall.release()
+    with sqlite3.connect(migrated.source) as conn:
+        state = capture.read_state(conn)
+    frozen_at, deadline = float(state["frozen_at"]), float(state["freeze_deadline"])
+    wait_for(lambda: refusal(app) is None, "the freeze to lift itself at its deadline", timeout=60)
+
+    caplog.set_level("INFO", logger="sqlite_to_mysql")
+    cut, live = prepared(migrated, "next")
+    report = cutover.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=0,
+                                       catch_up_timeout=120)
+    released = report["released"]
+    assert len(released) == 1 and released[0]["left_by"] == "first" and released[0]["lifted_by_deadline"]
+    assert released[0]["held_seconds"] == pytest.approx(deadline - frozen_at, abs=0.01)
+    assert released[0]["until"] == freeze.utc(deadline) and released[0]["frozen_at"] == freeze.utc(frozen_at)
+    line = next(r.getMessage() for r in caplog.records if "left by run first" in r.getMessage())
+    assert f"{deadline - frozen_at:.1f}s" in line and freeze.utc(frozen_at) in line and freeze.utc(deadline) in line
+    text = cutover.markdown("cutover", report)
+    assert f"held the application's writes for {deadline - frozen_at:.1f}s" in text and freeze.utc(deadline) in text
