@@ -47,8 +47,9 @@ CUTOVER_DOC = """
 Needs a migration run with **capture_changes** on (every write since its copy is captured).
 
 1. Trigger with **mode = rehearsal**: everything runs (catch-up, live verification, freeze, last
-   changes, final check) except the switch; writes are unfrozen again. The `freeze_and_switch` log
-   says how long writes were frozen.
+   changes, final check) except the switch; writes are unfrozen again, and every switch action is
+   tried without being performed. The `freeze_and_switch` log and report say how long writes were
+   frozen and end with `safe to switch: yes/no, because ...`; a rehearsal that is not safe fails.
 2. Trigger with **mode = switch** and **confirm = `SWITCH <database>`**. The switch actions come from
    the Airflow Variable `sqlite_to_mysql_cutover` (settings file, command, webhook): see
    docs/cutover.md. SQLite stays read-only afterwards (a guard against stale app instances).

@@ -155,7 +155,8 @@ def check(config: SwitchConfig, *, run_id: str) -> list[dict]:
         if not target:
             continue
         problem = try_it(target)
-        shown = target.split("?")[0] if action == "webhook" else target
+        shown = target.split("?")[0] if action == "webhook" else " ".join(target) if isinstance(target, list) \
+            else target
         checks.append({"action": action, "target": shown, "ok": problem is None, "problem": problem})
     return checks
 
