@@ -301,6 +301,7 @@ def _conclude(cut: Cutover, report: dict) -> None:
     try:
         report["released"] = [e["detail"] for e in target_capture.journal(cut.dst, cut.run_id)
                               if e["step"] == "release"]
+        cut.dst.commit()
     except Exception as exc:  # the verdict must not hide the run's own error
         log.error("could not read this run's releases from the journal: %s", exc)
     report["safe"], because = safe_to_switch(cut.config, report)
@@ -323,7 +324,7 @@ def safe_to_switch(config: SwitchConfig, report: dict) -> tuple[bool, str]:
                f"{check['ranges_checked']} ranges re-checked), {actions}, and writes were frozen for "
                f"{report['frozen_seconds']:.2f}s of the {report['freeze_timeout_seconds']:.0f}s allowed")
     if report.get("outcome") == "switch":
-        because += f"; the application now runs on MySQL"
+        because += "; the application now runs on MySQL"
     return True, because
 
 

@@ -107,17 +107,22 @@ def finish_cutover(migrated, run_id: str) -> dict:
     return target_capture.journal(cut.dst, run_id)[0]["detail"]
 
 
-def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, migrate):
-    migrated = migrate(app_db)
+def killed_inside_the_freeze(migrated, *, timeout: float) -> None:
+    """A cutover process of run `first` frozen (its final check stalled), then killed."""
     _cut, live = prepared(migrated, "first")
-    app = migrated.app()
     stall = StalledReads(migrated)
-    process = start_cutover_process(migrated, live, run_id="first", timeout=600)
+    process = start_cutover_process(migrated, live, run_id="first", timeout=timeout)
     wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
     assert process.poll() is None, process.stdout.read().decode()
-    assert refusal(app) == frozen_message(migrated)
+    assert refusal(migrated.app()) == frozen_message(migrated)
     kill(process)
     stall.release()
+
+
+def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, migrate):
+    migrated = migrate(app_db)
+    app = migrated.app()
+    killed_inside_the_freeze(migrated, timeout=600)
 
     # nobody is left to lift it, and its deadline is far: still frozen, never switched
     assert migrated.phase() == capture.FROZEN and refusal(app) == frozen_message(migrated)
@@ -187,14 +192,8 @@ def test_a_freeze_lifted_by_its_deadline_is_reported_with_its_duration_by_the_ne
     """The application saw its writes refused for the whole timed freeze of a run that died:
     the next run says for how long, from when until when (UTC), in its log and its report."""
     migrated = migrate(app_db)
-    _cut, live = prepared(migrated, "first")
     app = migrated.app()
-    stall = StalledReads(migrated)
-    process = start_cutover_process(migrated, live, run_id="first", timeout=5)
-    wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
-    assert refusal(app) == frozen_message(migrated)
-    kill(process)
-    stall.release()
+    killed_inside_the_freeze(migrated, timeout=5)
     with sqlite3.connect(migrated.source) as conn:
         state = capture.read_state(conn)
     frozen_at, deadline = float(state["frozen_at"]), float(state["freeze_deadline"])
