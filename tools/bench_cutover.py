@@ -210,35 +210,11 @@ def run(source_path, mysql_params: dict, *, writes: int = 200, pause: float = 0.
     result: dict = {"source": str(source_path), "database": database}
     app.start()
     try:
-        app.wait(writes // 4 or 1, db="sqlite")
-        migrated = migrate_with_capture(source, mysql_params, database, run_id=run_id)
-        result.update(migration_seconds=migrated["seconds"], rows=migrated["rows_copied"],
-                      migration_verification_ok=migrated["verification_ok"],
-                      pending_after_migration=migrated["pending_differences"])
-        cut = open_cutover(source, mysql_params, migrated["plan"], run_id=run_id,
-                           config=SwitchConfig(settings_file=str(app.settings_file)))
         try:
-            cutover.prepare(cut, mode="switch")
-            result["catch_up"] = cutover.catch_up_step(cut, max_lag_changes=200, timeout=600)
-            live = cutover.verify_live(cut, max_lag_changes=200, timeout=600)
-            result["live_verification_seconds"] = live["seconds"]
-            for mode in ("rehearsal", "switch"):
-                report = cutover.freeze_and_switch(cut, live, mode=mode, timeout=freeze_timeout,
-                                                   max_lag_changes=200, catch_up_timeout=600)
-                result[mode] = _freeze_figures(report, report["drain"])
-                if mode == "rehearsal":
-                    result["safe_to_switch"] = report["safe_to_switch"]
-                    app.wait(writes // 4 or 1, db="sqlite")
-            app.wait(writes, db="mysql")
-            back = rollback.rollback(cut, timeout=freeze_timeout, max_lag_changes=200, catch_up_timeout=600)
-            result["rollback"] = _freeze_figures(back, back["drain"])
-            app.wait(writes, db="sqlite")
+            _phases(app, source, mysql_params, database, result, run_id=run_id, writes=writes,
+                    freeze_timeout=freeze_timeout)
         finally:
-            cut.src.close()
-            cut.dst.close()
-    finally:
-        result["application"] = app.stop()
-    try:
+            result["application"] = app.stop()
         entries = app.entries()
         last_mysql = max((i for i, e in enumerate(entries) if e.get("db") == "mysql"), default=-1)
         url = mysql_url(mysql_params, database)
@@ -255,6 +231,37 @@ def run(source_path, mysql_params: dict, *, writes: int = 200, pause: float = 0.
         admin.close()
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _phases(app: AppProcess, source: Path, mysql_params: dict, database: str, result: dict, *, run_id: str,
+            writes: int, freeze_timeout: float) -> None:
+    """Migration with capture, rehearsal, switch, writes on MySQL, rollback, writes on SQLite."""
+    app.wait(writes // 4 or 1, db="sqlite")
+    migrated = migrate_with_capture(source, mysql_params, database, run_id=run_id)
+    result.update(migration_seconds=migrated["seconds"], rows=migrated["rows_copied"],
+                  migration_verification_ok=migrated["verification_ok"],
+                  pending_after_migration=migrated["pending_differences"])
+    cut = open_cutover(source, mysql_params, migrated["plan"], run_id=run_id,
+                       config=SwitchConfig(settings_file=str(app.settings_file)))
+    try:
+        cutover.prepare(cut, mode="switch")
+        result["catch_up"] = cutover.catch_up_step(cut, max_lag_changes=200, timeout=600)
+        live = cutover.verify_live(cut, max_lag_changes=200, timeout=600)
+        result["live_verification_seconds"] = live["seconds"]
+        for mode in ("rehearsal", "switch"):
+            report = cutover.freeze_and_switch(cut, live, mode=mode, timeout=freeze_timeout,
+                                               max_lag_changes=200, catch_up_timeout=600)
+            result[mode] = _freeze_figures(report, report["drain"])
+            if mode == "rehearsal":
+                result["safe_to_switch"] = report["safe_to_switch"]
+                app.wait(writes // 4 or 1, db="sqlite")
+        app.wait(writes, db="mysql")
+        back = rollback.rollback(cut, timeout=freeze_timeout, max_lag_changes=200, catch_up_timeout=600)
+        result["rollback"] = _freeze_figures(back, back["drain"])
+        app.wait(writes, db="sqlite")
+    finally:
+        cut.src.close()
+        cut.dst.close()
 
 
 def _freeze_figures(report: dict, drain: dict) -> dict:

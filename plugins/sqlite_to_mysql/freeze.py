@@ -11,7 +11,12 @@ Two kinds, on either side:
 
 The freeze becomes a guard in one SQLite transaction, and only if the deadline has not
 passed and nothing was written since the last change applied: that is the switch's point of
-no return, and it is atomic. On MySQL our own sessions (`@s2m_sync`) pass both kinds.
+no return, and it is atomic.
+
+On MySQL, where the application runs during a rollback, both are one row that the block
+triggers read (target_capture.block_triggers, installed with capture): freezing, guarding and
+unfreezing update that row, so none of them runs DDL while the application writes. Our own
+sessions (`@s2m_sync`) pass both.
 """
 from __future__ import annotations
 
@@ -123,56 +128,43 @@ def guard_source(conn: sqlite3.Connection, plan: Plan, *, phase: str) -> None:
 
 # --- MySQL ------------------------------------------------------------------------------
 
-def _mysql_triggers(plan: Plan, kind: str, message: str, deadline: float | None) -> dict[str, str]:
-    # SIGNAL takes a literal only, of 128 characters at most: our messages are plain ASCII
-    # without quotes or backslashes
-    assert message.isascii() and "'" not in message and "\\" not in message and len(message) <= 128
-    until = f" AND UTC_TIMESTAMP(6) < '{utc(deadline, fraction=True)[:-4]}'" if deadline is not None else ""
-    triggers = {}
-    for tp in plan.tables:
-        for op, event in EVENTS:
-            name = trigger_name(kind, tp.target, op)
-            triggers[name] = (f"CREATE TRIGGER {quote(name)} BEFORE {event} ON {quote(tp.target)} FOR EACH ROW "
-                              f"BEGIN IF @s2m_sync IS NULL{until} THEN SIGNAL SQLSTATE '45000' "
-                              f"SET MESSAGE_TEXT = '{message}'; END IF; END")
-    return triggers
-
-
-def _drop_mysql(conn, kinds: str) -> int:
-    have = target_capture.existing_triggers(conn, kinds)
+def _block(conn, message: str | None, deadline: float | None) -> int:
+    """Set the refusal the block triggers give (None: writes pass); returns whether one was
+    lifted. The update waits for the application's transactions in flight (they read the row
+    with a shared lock), and every write after it sees it."""
+    if message is not None:  # SIGNAL's MESSAGE_TEXT holds 128 characters
+        assert len(message) <= 128, message
     cur = conn.cursor()
-    for name in have:
-        cur.execute(f"DROP TRIGGER IF EXISTS {quote(name)}")
-    return len(have)
+    cur.execute(f"SELECT message IS NOT NULL FROM {quote(target_capture.BLOCK)} WHERE id = 1 FOR UPDATE")
+    lifted = int(bool((cur.fetchone() or [0])[0])) if message is None else 0
+    cur.execute(f"UPDATE {quote(target_capture.BLOCK)} SET message = %s, until = %s WHERE id = 1",
+                (message, None if deadline is None else utc(deadline, fraction=True)[:-4]))
+    conn.commit()
+    return lifted
 
 
 def freeze_target(conn, plan: Plan, *, deadline: float) -> None:
-    """Refuse the application's writes to MySQL until `deadline`. Each CREATE TRIGGER commits
-    on its own; a write that lands between two of them is still logged by capture, and the
-    drain that follows the freeze applies it."""
-    _drop_mysql(conn, "f")
-    cur = conn.cursor()
-    for statement in _mysql_triggers(plan, "f", target_freeze_message(deadline), deadline).values():
-        cur.execute(statement)
+    """Refuse the application's writes to MySQL until `deadline`; a write committed before
+    this takes effect is logged by capture, and the drain that follows applies it."""
+    _block(conn, target_freeze_message(deadline), deadline)
 
 
 def guard_target(conn, plan: Plan) -> None:
-    """Guard MySQL for good: the guard goes in before the timed freeze comes out, so there is
-    no moment without either (MySQL allows several BEFORE triggers per event)."""
-    wanted = _mysql_triggers(plan, "g", TARGET_GUARD_MESSAGE, None)
-    have = target_capture.existing_triggers(conn, "g")
-    cur = conn.cursor()
-    for name, statement in wanted.items():
-        if name not in have:
-            cur.execute(statement)
-    _drop_mysql(conn, "f")
+    """Guard MySQL for good: the timed freeze becomes the guard in one update."""
+    _block(conn, TARGET_GUARD_MESSAGE, None)
 
 
 def unfreeze_target(conn) -> int:
-    """Drop MySQL's timed freeze and guard."""
-    return _drop_mysql(conn, "fg")
+    """Lift MySQL's timed freeze or guard; returns whether one was in place."""
+    return _block(conn, None, None)
 
 
 def target_blocks(conn) -> dict[str, int]:
-    have = target_capture.existing_triggers(conn, "fg")
-    return {"freeze": sum(1 for n in have if n[5] == "f"), "guard": sum(1 for n in have if n[5] == "g")}
+    """What refuses the application's writes to MySQL now: a timed freeze (even past its
+    deadline: left behind), or the guard."""
+    cur = conn.cursor()
+    cur.execute(f"SELECT message, until FROM {quote(target_capture.BLOCK)} WHERE id = 1")
+    message, until = cur.fetchone() or (None, None)
+    conn.commit()
+    return {"freeze": int(message is not None and until is not None), "guard": int(message is not None and
+                                                                                 until is None)}

@@ -187,10 +187,13 @@ def cleanup(cut: "Cutover", *, remove_guard: bool) -> dict:
     if phase in (capture.FROZEN, capture.SWITCHING, capture.ROLLING_BACK):
         raise CutoverError(f"a cutover step was cut short (phase {phase}): run the cutover or rollback DAG "
                            f"again (its first step resolves it) before cleaning up")
-    result = {"phase": phase, "sqlite": capture.remove(cut.src), "mysql": target_capture.remove(cut.dst)}
+    # MySQL's block triggers go unless they hold the guard that stays
+    blocks = remove_guard or not freeze.target_blocks(cut.dst)["guard"]
+    result = {"phase": phase, "sqlite": capture.remove(cut.src), "mysql": target_capture.remove(cut.dst,
+                                                                                                blocks=blocks)}
     if remove_guard:
         result["sqlite_guard_triggers_dropped"] = freeze.unfreeze_source(cut.src, phase=phase or capture.CAPTURING)
-        result["mysql_guard_triggers_dropped"] = freeze.unfreeze_target(cut.dst)
+        result["mysql_guard_lifted"] = freeze.unfreeze_target(cut.dst)
     with capture.Transaction(cut.src):
         # after a rollback (or none), a new migration may arm capture again
         capture.write_state(cut.src, phase=None if phase == capture.CAPTURING else phase, cleaned_at=time.time())

@@ -11,10 +11,9 @@ What a write can meet while its database moves, and what to do:
   application. With `transaction_mode: IMMEDIATE` (shopconf.database_settings) a transaction
   takes the write lock when it begins and waits up to `timeout` seconds for it instead; an
   application that keeps deferred transactions must retry this error as well.
-- `Deadlock found when trying to get lock` (MySQL): the freeze and the guard are triggers, and
-  creating or dropping a trigger waits for the transactions using that table; one that read a
-  table before writing it can be chosen as the victim of that wait. Any InnoDB application
-  retries deadlocks and lock wait timeouts; do it here too.
+- `Deadlock found when trying to get lock` / `Lock wait timeout exceeded` (MySQL): InnoDB
+  chose the transaction as a victim. The cutover's freeze on MySQL adds none (it is a row
+  update, not DDL), but any InnoDB application retries these; do it here too.
 - `this SQLite database is retired` / `this MySQL database is not in use`: the database moved.
   Retrying cannot help: load the new settings (the switch's command or webhook restarts the
   application, or it rereads the settings file the switch wrote). DatabaseMoved says so.

@@ -10,9 +10,10 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, target_capture
+from sqlite_to_mysql import capture, freeze, target_capture
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -67,7 +68,7 @@ def test_switch_without_confirmation_is_refused_before_any_freeze(cutover_dag, t
     assert f"this run needs the confirmation 'SWITCH {migrated.database}'" in log
     assert migrated.phase() == capture.CAPTURING and not (tmp_path / "app.env").exists()
     assert not list((tmp_path / "reports").glob("*/cutover.json"))
-    assert target_capture.existing_triggers(migrated.mysql(), "ckfg") == {}  # prepare stopped at once
+    assert target_capture.existing_triggers(migrated.mysql(), "ckb") == {}  # prepare stopped at once
 
 
 def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_path):
@@ -100,8 +101,10 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
         assert not capture.has_tables(check)
         assert not [name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
     mysql = migrated.mysql()
-    assert target_capture.existing_triggers(mysql, "ckf") == {}  # capture and freeze gone
-    assert target_capture.existing_triggers(mysql, "g")  # MySQL, which the app left, stays read-only
+    assert target_capture.existing_triggers(mysql, "ck") == {}  # capture gone
+    assert freeze.target_blocks(mysql) == {"freeze": 0, "guard": 1}  # MySQL, which the app left, stays read-only
+    with pytest.raises(MySQLdb.OperationalError, match=re.escape(freeze.TARGET_GUARD_MESSAGE)):
+        mysql.cursor().execute("UPDATE kv SET v = 'late' WHERE k = 'key 2'")
 
 
 def final_state(log: str, task_id: str) -> str | None:

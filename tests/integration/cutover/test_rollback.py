@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 
 import MySQLdb
 import pytest
@@ -131,3 +132,27 @@ def test_a_rollback_repairs_what_an_earlier_attempt_wrote_wrong_and_a_failure_na
     result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
     assert result["verification"]["ok"] and migrated.phase() == capture.CAPTURING
     assert migrated.app().execute("SELECT name FROM item WHERE id = 5").fetchone() == ("renamed on mysql",)
+
+
+def test_freezing_mysql_under_an_open_application_transaction_refuses_its_write_without_a_deadlock(app_db, migrate):
+    """An application transaction on MySQL that has read a table and will write it: the
+    rollback's freeze neither waits for it nor makes it a deadlock victim (no DDL while the
+    application writes); its write gets the freeze's refusal, which it retries."""
+    migrated = migrate(app_db)
+    cut = switch_over(migrated)
+    app = migrated.mysql()
+    cur = app.cursor()
+    cur.execute("SELECT v FROM kv WHERE k = 'key 1'")  # the transaction holds the table's metadata lock
+    cur.fetchall()
+    started = time.monotonic()
+    deadline = time.time() + 30
+    freeze.freeze_target(cut.dst, cut.plan, deadline=deadline)
+    assert time.monotonic() - started < 5
+    with pytest.raises(MySQLdb.OperationalError) as refused:
+        cur.execute("UPDATE kv SET v = 'during the freeze' WHERE k = 'key 1'")
+    assert refused.value.args == (1644, freeze.target_freeze_message(deadline))
+    app.rollback()
+    assert freeze.target_blocks(cut.dst) == {"freeze": 1, "guard": 0}
+    assert freeze.unfreeze_target(cut.dst) == 1
+    cur.execute("UPDATE kv SET v = 'after the freeze' WHERE k = 'key 1'")
+    app.commit()
