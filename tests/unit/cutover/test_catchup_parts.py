@@ -143,3 +143,26 @@ def test_differences_on_keys_changed_since_capture_are_pending_not_lost(source, 
     count = verdict([], source_rows=9)
     count["issues"] = ["row counts do not add up: source 9 != target 5 + quarantined 0"]
     assert not explain_pending(conn, tp, count, max_examples=20)["ok"]  # 4 rows apart, 2 keys changed
+
+
+@pytest.mark.parametrize("kind, fsp, stored, printed", [
+    ("time", 3, "00:00:00", "00:00:00.000"),
+    ("time", 3, "01:02:03.5", "01:02:03.500"),
+    ("time", 0, "01:02:03", "01:02:03"),
+    ("time", 6, "01:02:03", "01:02:03.000000"),
+    ("datetime", 3, "2024-01-01 10:00:00", "2024-01-01 10:00:00.000"),
+    ("datetime", 2, "2024-01-01 10:00:00.5", "2024-01-01 10:00:00.50"),
+    ("datetime", 0, "2024-01-01 10:00:00", "2024-01-01 10:00:00"),
+])
+def test_the_source_side_of_a_checksum_prints_times_as_mysql_does_for_every_precision(kind, fsp, stored, printed):
+    """MySQL prints TIME(n)/DATETIME(n) with exactly n fraction digits. Found by the rollback's
+    property test: a TIME(3) value that came back as Django stores it ('00:00:00') was taken
+    for a difference from MySQL's '00:00:00.000'."""
+    from sqlite_to_mysql.row_sql import canonical_sql
+    from sqlite_to_mysql.sqlite_functions import register
+
+    conn = register(sqlite3.connect(":memory:"))
+    conn.execute("CREATE TABLE t (c)")
+    conn.execute("INSERT INTO t VALUES (?)", (stored,))
+    col = ColumnPlan(source="c", target="c", kind=kind, ddl_type="", nullable=True, reason="", args=[fsp, None])
+    assert conn.execute(f"SELECT {canonical_sql(col)} FROM t").fetchone()[0] == printed
