@@ -149,3 +149,46 @@ def test_a_rollback_refused_after_cleanup_ends_the_run_failed(cutover_dag, tmp_p
     assert refused.returncode != 0 and "the rollback window is closed" in log, log[-4000:]
     assert final_state(log, "rollback") == "failed" and final_state(log, "release") == "success", log[-6000:]
     assert migrated.phase() == capture.SWITCHED
+
+
+def test_the_migration_with_capture_reports_changes_made_meanwhile_as_pending_never_ok(
+        airflow_env, tmp_path, new_database, mysql_params):
+    """The application keeps inserting while sqlite_to_mysql_migration runs with capture: the
+    run succeeds, and its report (file and task log) says which tables are pending and by how
+    many changes, never OK while their counts differ, and ends with the safe-to-switch line."""
+    import threading
+
+    from tests.integration.migration.test_dag_cli import build_shop, run_dag
+
+    source = build_shop(tmp_path / "shop.sqlite3")
+    stop = threading.Event()
+
+    def write() -> None:
+        conn = sqlite3.connect(source, timeout=30, isolation_level=None)
+        while not stop.is_set():
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO purchase (customer_id, amount, quantity) VALUES (1, '9.99', 1)")
+            conn.execute("COMMIT")
+            stop.wait(0.01)
+        conn.close()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        out = run_dag(airflow_env, source, new_database("capdag"), mysql_params, {"capture_changes": True})
+    finally:
+        stop.set()
+        writer.join(30)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    run_dir = sorted((Path(airflow_env["AIRFLOW_HOME"]) / "reports").iterdir(), key=lambda p: p.stat().st_mtime)[-1]
+    verification = json.loads((run_dir / "verification.json").read_text())
+    purchase = next(t for t in verification["tables"] if t["table"] == "purchase")
+    assert verification["status"] == "PENDING" and purchase["state"] == "PENDING"
+    assert purchase["source_rows"] != purchase["target_rows"] and purchase["pending_differences"] > 0
+    line = f"pending: {purchase['pending_differences']} changes, applied by the cutover"
+    markdown = (run_dir / "verification.md").read_text()
+    assert markdown.startswith("# Verification: PENDING") and line in markdown
+    assert re.search(r"Verification: PENDING \(\d+ changes captured since the copy", log) and line in log
+    assert markdown.rstrip().splitlines()[-1].startswith("safe to switch: no, because the cutover has not been "
+                                                         "rehearsed yet")
