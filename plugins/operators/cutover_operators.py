@@ -202,15 +202,13 @@ class ReleaseOperator(_CutoverOperator):
 
 
 class RollbackCheckOperator(_CutoverOperator):
-    """Rollback DAG's first step: the confirmation, and something to roll back."""
+    """Rollback DAG's first step: the confirmation, what an earlier run left, and something to
+    roll back."""
 
     def execute(self, context):
         with self.opened(context) as cut:
             require_confirmation(context["params"], "ROLLBACK", cut.plan.database)
-            phase = capture.phase(cut.src)
-            if phase not in (capture.SWITCHED, capture.ROLLING_BACK):
-                raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
-            return capture.summary(cut.src)
+            return rollback.check(cut)
 
 
 class RollbackOperator(_CutoverOperator):

@@ -50,6 +50,19 @@ def sync_counters_back(src: sqlite3.Connection, dst, plan: Plan) -> dict[str, in
     return raised
 
 
+def check(cut: "Cutover") -> dict:
+    """The rollback DAG's first step: resolve what an earlier run left (say, the MySQL freeze of
+    a rollback that died: lifted, and how long it held writes recorded), then make sure there
+    is something to roll back."""
+    from sqlite_to_mysql.cutover import release
+
+    released = release(cut)
+    phase = capture.phase(cut.src)
+    if phase not in (capture.SWITCHED, capture.ROLLING_BACK):
+        raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
+    return {"released": released, "capture": capture.summary(cut.src)}
+
+
 def rollback(cut: "Cutover", *, timeout: float, max_lag_changes: int, catch_up_timeout: float,
              report: dict | None = None) -> dict:
     """The rollback DAG's work (see module doc); a rerun after a crash finishes it. `report`
@@ -61,6 +74,8 @@ def rollback(cut: "Cutover", *, timeout: float, max_lag_changes: int, catch_up_t
     except BaseException as exc:
         report.update(outcome="failed", error=error_text(exc))
         raise
+    finally:  # freezes an earlier run left, released by this one (its check step)
+        report["released"] = target_capture.releases(cut.dst, cut.run_id)
 
 
 def _rollback(cut: "Cutover", report: dict, *, timeout: float, max_lag_changes: int,

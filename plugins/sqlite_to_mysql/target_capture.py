@@ -109,6 +109,19 @@ def journal(conn, run_id: str | None = None) -> list[dict]:
             for r in cur.fetchall()]
 
 
+def releases(conn, run_id: str) -> list[dict]:
+    """What this run's release steps resolved (freezes left behind, with how long they held
+    the application's writes); [] when the journal cannot be read: the run's own error, if
+    any, says why, and must not be hidden by this one."""
+    try:
+        found = [e["detail"] for e in journal(conn, run_id) if e["step"] == "release"]
+        conn.commit()
+        return found
+    except Exception as exc:
+        log.error("could not read the releases of run %s from %s: %s", run_id, JOURNAL, exc)
+        return []
+
+
 # --- trigger SQL ------------------------------------------------------------------------
 
 def text_literal(value: str) -> str:

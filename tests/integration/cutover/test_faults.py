@@ -16,12 +16,13 @@ import threading
 import time
 from pathlib import Path
 
+import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, cutover, freeze, target_capture
+from sqlite_to_mysql import capture, cutover, freeze, rollback, target_capture
 from sqlite_to_mysql.cutover_errors import FreezeTimeout
 
-from tests.support.cutover_app import verify_all
+from tests.support.cutover_app import switch_over, verify_all
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -81,11 +82,12 @@ def prepared(migrated, run_id: str):
     return cut, cutover.verify_live(cut, max_lag_changes=0, timeout=120)
 
 
-def start_cutover_process(migrated, live: dict, *, run_id: str, timeout: float, **config) -> subprocess.Popen:
+def start_cutover_process(migrated, live: dict | None, *, run_id: str, timeout: float, step: str = "switch",
+                          **config) -> subprocess.Popen:
     job = migrated.tmp / f"{run_id}.json"
     job.write_text(json.dumps({"source": str(migrated.source), "params": migrated.params,
                                "plan": migrated.plan.to_json(), "live": live, "run_id": run_id,
-                               "timeout": timeout,
+                               "timeout": timeout, "step": step,
                                "config": {"settings_file": str(migrated.tmp / "app.env"), **config}}))
     return subprocess.Popen([sys.executable, "-m", "tests.support.cutover_process", str(job)], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -211,3 +213,43 @@ def test_a_freeze_lifted_by_its_deadline_is_reported_with_its_duration_by_the_ne
     assert f"{deadline - frozen_at:.1f}s" in line and freeze.utc(frozen_at) in line and freeze.utc(deadline) in line
     text = cutover.markdown("cutover", report)
     assert f"held the application's writes for {deadline - frozen_at:.1f}s" in text and freeze.utc(deadline) in text
+
+
+def test_a_rollback_killed_inside_its_mysql_freeze_is_reported_with_its_duration_by_the_next_run(app_db, migrate):
+    """The MySQL side of the same: the application on MySQL saw its writes refused until the
+    deadline of a rollback that died; the next rollback says for how long, then completes."""
+    migrated = migrate(app_db)
+    switch_over(migrated)
+    app = migrated.mysql()
+    stall = StalledReads(migrated)  # the rollback's check waits on kv while MySQL is frozen
+    process = start_cutover_process(migrated, None, run_id="dying rollback", timeout=5, step="rollback")
+    probe = migrated.mysql()
+    wait_for(lambda: freeze.target_blocks(probe)["freeze"] or process.poll() is not None, "the MySQL freeze")
+    assert process.poll() is None, process.stdout.read().decode()
+    kill(process)
+    stall.release()
+    with sqlite3.connect(migrated.source) as conn:
+        state = capture.read_state(conn)
+    frozen_at, deadline = float(state["target_frozen_at"]), float(state["target_freeze_deadline"])
+    wait_for(lambda: mysql_write(app) is None, "MySQL's freeze to lift itself at its deadline", timeout=60)
+
+    cut = migrated.cutover(run_id="next rollback")
+    rollback.check(cut)  # the rollback DAG's first step
+    result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
+    released = result["released"]
+    assert result["verification"]["ok"] and migrated.phase() == capture.CAPTURING
+    assert f"held the application's writes for {deadline - frozen_at:.1f}s" in cutover.markdown("rollback", result)
+    assert released and released[0]["action"] == "released MySQL freeze" and released[0]["lifted_by_deadline"]
+    assert released[0]["left_by"] == "dying rollback"
+    assert released[0]["held_seconds"] == pytest.approx(deadline - frozen_at, abs=0.01)
+    assert released[0]["until"] == freeze.utc(deadline)
+
+
+def mysql_write(app) -> str | None:
+    try:
+        app.cursor().execute("UPDATE kv SET v = 'app write on mysql' WHERE k = 'key 9'")
+        app.commit()
+    except MySQLdb.OperationalError as exc:
+        app.rollback()
+        return str(exc)
+    return None
