@@ -13,6 +13,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 # It protects nothing: the demo data is public and synthetic.
 SECRET_KEY = "demo-shop-not-a-secret"
 
+# How long an SQLite transaction waits for the write lock ("database is locked" after that).
+SQLITE_BUSY_SECONDS = 20
+
 # Strict mode makes MySQL/MariaDB reject truncation and bad dates instead of silently
 # "fixing" them, which is what the migration must be able to rely on.
 STRICT_SQL_MODE = (
@@ -49,7 +52,13 @@ def database_settings(url: str, conn_max_age: int | None = CONN_MAX_AGE) -> dict
     connection is kept, 0 = one per request, None = forever)."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path(url)}
+        # IMMEDIATE: every transaction takes SQLite's write lock when it begins and waits up to
+        # `timeout` seconds for it. A deferred transaction (Django's default) that read first
+        # fails at once with "database is locked" when another connection, such as a cutover's
+        # freeze, holds that lock. Writes refused by a cutover's freeze are retried by
+        # shop.retry.atomic_with_retry.
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path(url),
+                "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": SQLITE_BUSY_SECONDS}}
     if parsed.scheme in ("mysql", "mariadb"):
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         options: dict = {

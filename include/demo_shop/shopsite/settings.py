@@ -53,6 +53,13 @@ TEMPLATES = [
 ]
 
 _URL = os.environ.get("SHOP_DATABASE_URL", f"sqlite:///{BASE_DIR / 'shop.sqlite3'}")
+# Through a cutover to MySQL (and a rollback) the database refuses writes for a moment:
+# - on SQLite, transactions are IMMEDIATE with a busy timeout (shopconf.database_settings), so
+#   they wait for the write lock instead of failing with "database is locked";
+# - a write refused by the freeze ("writes are frozen until <time> UTC") is retried:
+#   wrap each write transaction in shop.retry.atomic_with_retry(work) instead of
+#   transaction.atomic(); it raises DatabaseMoved once the database has moved, when the
+#   application must load the settings the switch wrote (docs/cutover.md).
 _MAX_AGE = os.environ.get("SHOP_CONN_MAX_AGE", str(shopconf.CONN_MAX_AGE))
 DATABASES = {"default": shopconf.database_settings(_URL, None if _MAX_AGE == "none" else int(_MAX_AGE))}
 # Only orm_copy.py sets this: a second database to read from.
