@@ -26,8 +26,8 @@ from mysql_backup.access import MySqlAccess
 from mysql_backup.catalog import Catalog, load_catalog
 from mysql_backup.chain import RestorePlan, plan_restore
 from mysql_backup.crypto import AgeKey
-from mysql_backup.errors import BackupCorruption, StageFailed, TransientStageFailed
-from mysql_backup.manifest import BinlogPosition, FullManifest, Layout, StoredObject, utc_now
+from mysql_backup.errors import BackupCorruption, BackupWrongKey, StageFailed, TransientStageFailed
+from mysql_backup.manifest import BinlogPosition, FullManifest, Layout, StoredObject, utc, utc_now
 from mysql_backup.pipeline import CHUNK, Command, run_pipeline
 from mysql_backup.qualified_names import BinlogStatementScan, DumpGuard, refuse_message
 from mysql_backup.server import server_facts
@@ -76,8 +76,8 @@ def plan_for(catalog: Catalog, database: str, *, backup_id: str | None, target_t
         raise BackupCorruption(f"backup {backup_id} has objects but no manifest ({key} is missing): it is "
                                "incomplete or damaged and is not restored", key=key)
     fulls = [f for f in catalog.fulls if f.database == database]
-    binlogs = {} if dump_only else catalog.binlogs
-    return plan_restore(fulls, binlogs, backup_id=backup_id, target_time=target_time, stop_at=stop_at)
+    epochs = {} if dump_only else catalog.epochs
+    return plan_restore(fulls, epochs, backup_id=backup_id, target_time=target_time, stop_at=stop_at)
 
 
 def check_keys(plan: RestorePlan, age_key: AgeKey) -> None:
@@ -85,8 +85,9 @@ def check_keys(plan: RestorePlan, age_key: AgeKey) -> None:
         raise ConfigurationError("restoring needs the age secret key (Variable `mysql_backup_age_secret_key`)")
     for obj, recipients in [(plan.full.dump, plan.full.recipients)] + [(b.object, b.recipients) for b in plan.binlogs]:
         if not age_key.matches(recipients):
-            raise BackupCorruption(f"{obj.key} was encrypted for {', '.join(recipients)}; the configured key "
-                                   f"is for {', '.join(age_key.identity_recipients)}: wrong key", key=obj.key)
+            raise BackupWrongKey(f"{obj.key} was encrypted for {', '.join(recipients)}; the configured key "
+                                 f"is for {', '.join(age_key.identity_recipients)}: wrong key (Variable "
+                                 "`mysql_backup_age_secret_key`)", key=obj.key)
 
 
 def fetch_verified(storage: Storage, obj: StoredObject, workdir: Path) -> Path:
@@ -159,8 +160,8 @@ class Progress:
 
 def _binlog_command(tools: ToolSet, plan: RestorePlan, files: list[Path], *extra: str) -> list[str]:
     argv = [tools.path("binlog"), "--no-defaults", *extra, f"--start-position={plan.full.position.position}"]
-    if plan.stop_datetime is not None:
-        argv.append(f"--stop-datetime={plan.stop_datetime.strftime('%Y-%m-%d %H:%M:%S')}")
+    if plan.stop_datetime is not None:  # mariadb-binlog reads it as local time: UTC here (see _utc_env)
+        argv.append(f"--stop-datetime={utc(plan.stop_datetime).strftime('%Y-%m-%d %H:%M:%S')}")
     if plan.stop_position is not None:
         argv.append(f"--stop-position={plan.stop_position}")
     return argv + [str(f) for f in files]
@@ -175,7 +176,7 @@ def scan_statements(plan: RestorePlan, files: list[Path], target: str, tools: To
     scan = BinlogStatementScan(plan.full.database, renaming=target != plan.full.database)
     run_pipeline([Command("binlog-scan", _binlog_command(tools, plan, files, "--short-form"), env=_utc_env())],
                  sink=scan)
-    problems = scan.finish()
+    problems = scan.result()
     if problems:
         raise PermanentError(refuse_message(problems, plan.full.database))
 
