@@ -56,10 +56,10 @@ def reset_after(epoch: Epoch, later: list[Epoch], what: str) -> BackupChainBroke
     end = human(parse_iso(epoch.head.last_event_at)) if epoch.head and epoch.head.last_event_at else (
         human(parse_iso(epoch.newest.last_event_at)) if epoch.newest else "the backup itself")
     return BackupChainBroken(
-        f"{what}: the binlog numbering was reset ({why or 'a new numbering'}; RESET MASTER, a re-initialised or a "
-        f"restored server), and binlogs since then belong to epoch {newer.id}, which began {began}. They cannot be "
-        f"replayed onto a backup of epoch {epoch.id}, whose chain ends at {end}. Restore to a time before then, or "
-        "from a full backup taken after the reset (take one now if there is none)")
+        f"{what}: the binlog numbering was reset ({why or 'RESET MASTER, a re-initialised or a restored server'}). "
+        f"Binlogs since then belong to epoch {newer.id}, which began {began}; they cannot be replayed onto a backup "
+        f"of epoch {epoch.id}, whose chain ends at {end}. Restore to a time before then, or from a full backup "
+        "taken after the reset (take one now if there is none)")
 
 
 # --- restore -----------------------------------------------------------------------------

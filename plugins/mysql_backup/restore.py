@@ -26,7 +26,7 @@ from mysql_backup.access import MySqlAccess
 from mysql_backup.catalog import Catalog, load_catalog
 from mysql_backup.chain import RestorePlan, plan_restore
 from mysql_backup.crypto import AgeKey
-from mysql_backup.errors import BackupCorruption, BackupWrongKey, StageFailed, TransientStageFailed
+from mysql_backup.errors import BackupCorruption, BackupWrongKey, PitrOutOfRange, StageFailed, TransientStageFailed
 from mysql_backup.manifest import BinlogPosition, FullManifest, Layout, StoredObject, utc, utc_now
 from mysql_backup.pipeline import CHUNK, Command, run_pipeline
 from mysql_backup.qualified_names import BinlogStatementScan, DumpGuard, refuse_message
@@ -64,6 +64,8 @@ def choose_database(catalog: Catalog, database: str | None) -> str:
         return database
     if len(names) == 1:
         return names[0]
+    if not names:
+        raise PitrOutOfRange(f"no complete full backup in storage under {catalog.layout.server!r}")
     raise ConfigurationError(f"backups of several databases exist ({', '.join(names) or 'none'}): "
                              "say which one to restore")
 

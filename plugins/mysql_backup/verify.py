@@ -212,8 +212,8 @@ def _check_epochs(catalog: Catalog, report: VerifyReport) -> None:
     starts = {f.position.epoch for f in catalog.fulls if f.position}
     for previous, epoch in zip(list(catalog.epochs.values()), list(catalog.epochs.values())[1:]):
         why = (epoch.head.began_after or {}).get("reason", "a new numbering") if epoch.head else "a new numbering"
-        text = (f"binlog numbering reset: epoch {epoch.id} follows {previous.id} ({why}); point-in-time recovery "
-                f"cannot cross from one to the other")
+        text = (f"the binlog numbering was reset: epoch {epoch.id} follows {previous.id} ({why}); point-in-time "
+                "recovery cannot cross from one to the other")
         if epoch is catalog.newest_epoch and epoch.id not in starts and starts:
             report.add("chain", text + ", and no full backup starts in the newest epoch: changes since the reset "
                                        "cannot be restored; take a full backup now")
@@ -224,10 +224,10 @@ def _check_epochs(catalog: Catalog, report: VerifyReport) -> None:
 def _check_server(catalog: Catalog, report: VerifyReport, identify: Callable[[Catalog], Identification]) -> None:
     identified = identify(catalog)
     if catalog.newest_epoch is not None and not identified.continues:
-        report.add("chain", f"the server's binlogs do not continue the shipped chain (epoch "
-                            f"{catalog.newest_epoch.id}): {identified.how}. A binlog numbering reset (RESET "
-                            "MASTER, a re-initialised or a restored server)? Run mysql_binlog_backup, then take "
-                            "a full backup")
+        report.add("chain", f"the binlog numbering was reset (RESET MASTER, a re-initialised or a restored "
+                            f"server?): the server's binlogs do not continue the shipped chain (epoch "
+                            f"{catalog.newest_epoch.id}): {identified.how}. Run mysql_binlog_backup, then take a "
+                            "full backup")
 
 
 def _check_freshness(catalog: Catalog, report: VerifyReport, freshness: Freshness, now: datetime) -> None:
