@@ -6,9 +6,11 @@ when the file was opened and closed, and proves the copy is whole event by event
 closed cleanly has the "in use" flag cleared in its first event and ends with a rotate (or
 stop) event; one cut by a server crash has neither, and is still worth keeping.
 
-Names and GTIDs repeat after a binlog numbering reset, and a file without a transaction is
-only timestamps and GTID state, so what identifies a file is its content: the bytes from
-the last transaction's GTID event to the end (`tail_offset`, SHA-256 of the tail).
+Names and GTIDs repeat after a binlog numbering reset, and a file without data is only
+timestamps and GTID state, so what identifies a file is its content: its last TAIL_BYTES
+from an event boundary, always including the last event that carries data (a statement, row
+images, the annotated statement text) (`tail_offset`, and the SHA-256 of the tail). A
+server's file is compared by reading just that tail.
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ HEADER = struct.Struct("<IBIIIH")
 FORMAT_DESCRIPTION = 15
 ROTATE = 4
 STOP = 3
-GTID_EVENTS = {162, 33, 34}  # MariaDB GTID; MySQL GTID and anonymous GTID
+# Events that carry data: query, intvar, rand, user var, rows (v1, v2), MariaDB's annotate
+# rows and compressed query/rows events.
+DATA_EVENTS = {2, 5, 13, 14, 23, 24, 25, 30, 31, 32, 160, *range(165, 172)}
+TAIL_BYTES = 64 * 1024
 IN_USE_FLAG = 0x1
 
 
@@ -37,7 +42,7 @@ class BinlogSpan:
     last_event_at: datetime
     events: int
     cleanly_closed: bool
-    tail_offset: int | None  # the last transaction's first event; None: no transaction
+    tail_offset: int | None  # where the identifying tail starts; None: no data in the file
 
 
 def inspect_binlog(path: Path) -> BinlogSpan:
@@ -46,7 +51,7 @@ def inspect_binlog(path: Path) -> BinlogSpan:
     with open(path, "rb") as handle:
         if handle.read(4) != MAGIC:
             raise BadBinlog(f"{path.name}: not a binlog (bad magic)")
-        offset, events, first, last, last_type, in_use, tail = 4, 0, None, None, None, False, None
+        offset, events, first, last, last_type, in_use, data, tail = 4, 0, None, None, None, False, None, None
         while offset < size:
             header = handle.read(HEADER.size)
             if len(header) < HEADER.size:
@@ -61,7 +66,9 @@ def inspect_binlog(path: Path) -> BinlogSpan:
                 first = timestamp
             if timestamp:
                 last = timestamp
-            if kind in GTID_EVENTS:
+            if kind in DATA_EVENTS:
+                data = offset
+            if tail is None and events and offset >= size - TAIL_BYTES:  # never the format description
                 tail = offset
             last_type = kind
             events += 1
@@ -69,6 +76,7 @@ def inspect_binlog(path: Path) -> BinlogSpan:
             handle.seek(offset)
     if events == 0:
         raise BadBinlog(f"{path.name}: no events")
+    tail = None if data is None else min(data, tail if tail is not None else data)
     return BinlogSpan(_utc(first), _utc(last), events, not in_use and last_type in (ROTATE, STOP), tail)
 
 

@@ -8,8 +8,9 @@ round trip (a lost or changed row, a missing table) changes them.
 
 The digest does not depend on where the dump tool starts a new INSERT: each statement's
 VALUES part is hashed followed by ",", which is what one statement with all the rows would
-give. Rows: mariadb-dump writes one row per line (`),\\n(`), counted as they come; mysqldump
-writes them on one line, where `),(` is counted outside string literals.
+give. Rows: mariadb-dump writes one row per line (values never hold a raw newline), so
+rows are newlines; mysqldump writes them on one line, where `),(` is counted outside string
+literals.
 """
 from __future__ import annotations
 
@@ -43,10 +44,8 @@ class _Rows:
             self.tail = b""
         if self.one_line:
             self._count_one_line(data)
-        else:
-            text = self.tail + data
-            self.rows += text.count(b"\n(")
-            self.tail = text[-1:]
+        else:  # a row per line, and no value holds a raw newline
+            self.rows += data.count(b"\n")
         if last:
             self.digest.update(b",")
             self.statement_started = False

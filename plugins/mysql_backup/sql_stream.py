@@ -39,6 +39,16 @@ _LEADING = re.compile(rb"(?:\s+|(?:--(?=\s)|\#)[^\n]*\n|/\*(?!M?!).*?\*/)*", re.
 SKIPPED = ("ws", "comment", "mark")
 
 
+def _statement_end(data: bytes) -> int:
+    """Where `;\n` first occurs: a `;` alone is found several times faster, and values rarely hold one."""
+    at = data.find(b";")
+    for _ in range(8):
+        if at < 0 or data[at + 1:at + 2] == b"\n":
+            return at
+        at = data.find(b";", at + 1)
+    return data.find(b";\n", at) if at >= 0 else -1
+
+
 def _maybe_delimiter_command(line: bytes) -> bool:
     """A DELIMITER command whose line is not complete yet (or a prefix of the word)."""
     word = line[:9].upper()
@@ -116,7 +126,7 @@ class SqlSplitter:
     def _rows(self, data: bytes) -> bytes | None:
         """Pass row bytes on; return what follows the INSERT, or None while it goes on."""
         data = self.carry + data
-        end = data.find(b";\n")
+        end = _statement_end(data)
         if end < 0:
             keep = 1 if data.endswith(b";") else 0
             self.on_rows(self.table, data[:len(data) - keep], False)

@@ -43,8 +43,8 @@ from tools.private_mariadb import PrivateMariaDB
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("BACKUP_CHAIN_EXAMPLES", "6"))
-STEPS = int(os.environ.get("BACKUP_CHAIN_STEPS", "18"))
+EXAMPLES = int(os.environ.get("BACKUP_CHAIN_EXAMPLES", "8"))
+STEPS = int(os.environ.get("BACKUP_CHAIN_STEPS", "25"))
 ACTIONS = (["write"] * 8 + ["full"] * 2 + ["flush"] * 2 + ["ship"] * 3 + ["retention", "restart", "reset",
                                                                            "purge"] + ["check"] * 2)
 
