@@ -242,8 +242,8 @@ def _ship_one(seen: ServerBinlogs, storage: Storage, age_key: AgeKey, layout: La
     return manifest
 
 
-def epoch_of_position(access: MySqlAccess, storage: Storage, age_key: AgeKey, server: str, position: BinlogPosition,
-              before: Instance, tools: ToolSet, workdir: str | None) -> str:
+def epoch_of_position(access: MySqlAccess, storage: Storage, age_key: AgeKey, server: str,
+                      position: BinlogPosition, before: Instance, tools: ToolSet, workdir: str | None) -> str:
     """The binlog epoch of the dump's position, proven (see epochs.py).
 
     The server run must be the one that started before the dump (no restart, no RESET since),

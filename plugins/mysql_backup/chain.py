@@ -141,8 +141,8 @@ def plan_restore(fulls: list[FullManifest], epochs: dict[str, Epoch], *,
         if missing:
             raise _missing_error(full, chain, missing)
         files = [chain[i] for i in range(start, expected_last + 1)]
-        return RestorePlan(full, files, reaches=f"end of the shipped chain ({human(parse_iso(files[-1].last_event_at))}, "
-                                                f"{files[-1].name})")
+        end = human(parse_iso(files[-1].last_event_at))
+        return RestorePlan(full, files, reaches=f"end of the shipped chain ({end}, {files[-1].name})")
     if expected_last is None or expected_last < start:
         if later:
             raise reset_after(epoch, later, f"{human(target_time)} cannot be reached from backup {full.backup_id}")

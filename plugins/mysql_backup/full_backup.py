@@ -118,8 +118,8 @@ def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, 
     log.info("dump stored: %d bytes (%d before compression), position %s", stored.size, scanner.size,
              position)
     if position is not None:
-        position = replace(position, epoch=epoch_of_position(access, storage, age_key, server, position, instance, tools,
-                                                     workdir))
+        epoch = epoch_of_position(access, storage, age_key, server, position, instance, tools, workdir)
+        position = replace(position, epoch=epoch)
     manifest = FullManifest(
         backup_id=backup_id, server=server, database=database, database_collation=collation,
         started_at=iso(started), consistent_at=iso(consistent_at), finished_at=iso(utc_now()),

@@ -45,7 +45,8 @@ def read_instance(conn, flavor: str) -> Instance:
     status = "information_schema.GLOBAL_STATUS" if flavor == "mariadb" else "performance_schema.global_status"
     uid = "@@server_uid" if flavor == "mariadb" else "@@server_uuid"
     cur = conn.cursor()
-    cur.execute(f"SELECT @@server_id, {uid}, UNIX_TIMESTAMP() - MAX(IF(VARIABLE_NAME = 'UPTIME', VARIABLE_VALUE, NULL)), "
+    cur.execute(f"SELECT @@server_id, {uid}, "
+                "UNIX_TIMESTAMP() - MAX(IF(VARIABLE_NAME = 'UPTIME', VARIABLE_VALUE, NULL)), "
                 f"MAX(IF(VARIABLE_NAME = 'COM_RESET', VARIABLE_VALUE, NULL)) FROM {status} "
                 "WHERE VARIABLE_NAME IN ('UPTIME', 'COM_RESET')")
     server_id, uid_value, started, resets = cur.fetchone()

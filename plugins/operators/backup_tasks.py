@@ -4,9 +4,10 @@ Thin glue: Airflow connections and Variables in, mysql_backup (Airflow-free) doe
 Which server: the `mysql_backup` connection (a least-privilege backup account) when it is
 defined, else `mysql_target`; its schema is the database backed up. Restores and drills
 write through `mysql_restore` when defined (an account allowed to create scratch databases
-and replay binlogs, see docs/backups.md), else `mysql_target`. The storage folder of a server is named after the Variable
-`mysql_backup_server_name`, else after the backup connection's host and port; backup and
-restore derive it from the same connection so they always agree.
+and replay binlogs, see docs/backups.md), else `mysql_target`. The storage folder of a
+server is named after the Variable `mysql_backup_server_name`, else after the backup
+connection's host and port; backup and restore derive it from the same connection so they
+always agree. Verify's findings become incidents through the health monitor's alerting.
 """
 from __future__ import annotations
 

@@ -11,25 +11,25 @@ HEAD = b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump\nCREATE TABL
 ROWS = [b"(1,'a),(b\\'c',0x00FF)", b"(2,NULL,NULL)", b"(3,'x\\n;\\n',0x)", b"(4,'),\\n(',0x01)"]
 
 
-def mariadb(split_after: set[int]) -> bytes:
-    """One row per line, a new INSERT after the rows in split_after."""
+def dump(split_after: set[int], *, one_line: bool) -> bytes:
+    """A new INSERT after the rows in split_after; rows one per line (mariadb-dump) or all on
+    one line (mysqldump)."""
+    head, glue = (b" VALUES ", b",") if one_line else (b" VALUES\n", b",\n")
     out, pending = [], []
     for n, row in enumerate(ROWS):
         pending.append(row)
         if n in split_after or n == len(ROWS) - 1:
-            out.append(b"INSERT INTO `t` VALUES\n" + b",\n".join(pending) + b";\n")
+            out.append(b"INSERT INTO `t`" + head + glue.join(pending) + b";\n")
             pending = []
     return HEAD + b"CREATE TABLE `t` (`id` int);\n" + b"".join(out) + b"-- Dump completed\n"
+
+
+def mariadb(split_after: set[int]) -> bytes:
+    return dump(split_after, one_line=False)
 
 
 def mysql(split_after: set[int]) -> bytes:
-    out, pending = [], []
-    for n, row in enumerate(ROWS):
-        pending.append(row)
-        if n in split_after or n == len(ROWS) - 1:
-            out.append(b"INSERT INTO `t` VALUES " + b",".join(pending) + b";\n")
-            pending = []
-    return HEAD + b"CREATE TABLE `t` (`id` int);\n" + b"".join(out) + b"-- Dump completed\n"
+    return dump(split_after, one_line=True)
 
 
 def digest(data: bytes, size: int = 1 << 20) -> dict[str, TableChecksum]:

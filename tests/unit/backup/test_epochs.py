@@ -13,7 +13,8 @@ from mysql_backup.epochs import identify, new_epoch_id
 from mysql_backup.manifest import Layout
 from mysql_backup.server import ServerBinlog
 
-SHIPPED = epoch_of([binlog(3, T0, T0 + timedelta(hours=1)), binlog(4, T0 + timedelta(hours=1), T0 + timedelta(hours=2))])
+SHIPPED = epoch_of([binlog(3, T0, T0 + timedelta(hours=1)),
+                    binlog(4, T0 + timedelta(hours=1), T0 + timedelta(hours=2))])
 
 
 def server(*numbers, size=1000):

@@ -93,7 +93,9 @@ def test_binlog_scan(size):
 
 
 def test_binlog_ansi_quotes_follow_the_session_sql_mode():
-    ansi = BINLOG + b"SET @@session.sql_mode=1411383300/*!*/;\nuse `shop`/*!*/;\nalter table \"shop\".t2 add c int\n/*!*/;\n"
+    ansi = (BINLOG + b"SET @@session.sql_mode=1411383300/*!*/;\nuse `shop`/*!*/;\n"
+            b"alter table \"shop\".t2 add c int\n/*!*/;\n")
     assert "would change 'shop' itself" in scan(ansi, renaming=True)[0]
-    plain = BINLOG + b"SET @@session.sql_mode=1411383296/*!*/;\nuse `shop`/*!*/;\nalter table t2 comment \"shop.t\"\n/*!*/;\n"
+    plain = (BINLOG + b"SET @@session.sql_mode=1411383296/*!*/;\nuse `shop`/*!*/;\n"
+             b"alter table t2 comment \"shop.t\"\n/*!*/;\n")
     assert scan(plain, renaming=True) == []
