@@ -98,24 +98,30 @@ def _expected_last(epoch: Epoch) -> int | None:
 
 def plan_restore(fulls: list[FullManifest], epochs: dict[str, Epoch], *,
                  backup_id: str | None = None, target_time: datetime | None = None,
-                 stop_at: BinlogPosition | None = None) -> RestorePlan:
+                 stop_at: BinlogPosition | None = None, dump_only: bool = False) -> RestorePlan:
     """Choose the full backup and the binlogs that reach the target.
 
     target_time None means the end of the shipped chain ("latest"). It is converted to UTC
     (naive: already UTC), truncated to whole seconds because binlog events carry whole-second
     timestamps, and exclusive: what committed before that second is restored. stop_at
-    (drills) stops at an exact position.
+    (drills) stops at an exact position. dump_only: the dump, no binlog (seeding a replica).
     """
     if target_time is not None:
         target_time = utc(target_time).replace(microsecond=0)
     full = _choose_full(fulls, backup_id, target_time)
+    if dump_only:
+        return RestorePlan(full, [], reaches=f"the dump alone ({human(parse_iso(full.consistent_at))})")
     if full.position is None:
         if target_time is not None or stop_at is not None:
             raise PitrOutOfRange(f"backup {full.backup_id} was taken without a binary log: it restores "
                                  f"only to its own time ({human(parse_iso(full.consistent_at))})")
         return RestorePlan(full, [], reaches=f"the backup itself ({human(parse_iso(full.consistent_at))}; "
                                              "no binary log)")
-    epoch = epochs.get(full.position.epoch) or Epoch(full.position.epoch or "?")
+    epoch = epochs.get(full.position.epoch)
+    if epoch is None:  # it existed when the backup was written: deleted since
+        raise BackupChainBroken(f"binlog epoch {full.position.epoch} of backup {full.backup_id} is missing from the "
+                                "storage (its binlogs and epoch.json were deleted): nothing after the backup's own "
+                                "time can be restored from it")
     later = [e for key, e in sorted(epochs.items()) if key > epoch.id]
     chain = epoch.binlogs
     start = binlog_index(full.position.file)[1]

@@ -78,8 +78,8 @@ def plan_for(catalog: Catalog, database: str, *, backup_id: str | None, target_t
         raise BackupCorruption(f"backup {backup_id} has objects but no manifest ({key} is missing): it is "
                                "incomplete or damaged and is not restored", key=key)
     fulls = [f for f in catalog.fulls if f.database == database]
-    epochs = {} if dump_only else catalog.epochs
-    return plan_restore(fulls, epochs, backup_id=backup_id, target_time=target_time, stop_at=stop_at)
+    return plan_restore(fulls, catalog.epochs, backup_id=backup_id, target_time=target_time, stop_at=stop_at,
+                        dump_only=dump_only)
 
 
 def check_keys(plan: RestorePlan, age_key: AgeKey) -> None:

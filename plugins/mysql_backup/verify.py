@@ -187,9 +187,14 @@ def _check_chains(catalog: Catalog, report: VerifyReport) -> None:
             continue
         epoch = catalog.epochs.get(full.position.epoch)
         base, start = binlog_index(full.position.file)
-        chain = epoch.binlogs if epoch else {}
+        if epoch is None:
+            message = (f"backup {full.backup_id}: its binlog epoch {full.position.epoch} is missing from the storage "
+                       "(binlogs and epoch.json deleted): no point-in-time recovery from this backup")
+            (report.problems["chain"] if newest[full.database] is full else report.warnings).append(message)
+            continue
+        chain = epoch.binlogs
         numbers = [i for i in chain if i >= start]
-        if epoch and epoch.head and epoch.head.last_shipped:
+        if epoch.head and epoch.head.last_shipped:
             numbers.append(binlog_index(epoch.head.last_shipped)[1])
         if not numbers:
             continue
@@ -200,8 +205,7 @@ def _check_chains(catalog: Catalog, report: VerifyReport) -> None:
         names = ", ".join(binlog_name(base, i, width) for i in missing[:20])
         message = (f"backup {full.backup_id}: binlog chain broken, missing {names} (epoch {full.position.epoch}): "
                    "point-in-time recovery from this backup stops before the hole")
-        if epoch and epoch.head and epoch.head.last_shipped and \
-                binlog_index(epoch.head.last_shipped)[1] in missing:
+        if epoch.head and epoch.head.last_shipped and binlog_index(epoch.head.last_shipped)[1] in missing:
             message += f"; {epoch.head.last_shipped} is the newest binlog shipped (epoch.json) and is gone"
         (report.problems["chain"] if newest[full.database] is full else report.warnings).append(message)
     _check_epochs(catalog, report)

@@ -81,3 +81,14 @@ def test_freshness(source, storage, backed_up):
     stale = verify_backups(storage, "src", freshness=freshness, now=finished + timedelta(hours=26))
     assert f"the newest full backup, {backed_up.backup_id}" in problems(stale, "full_age")
     assert "more than the 25.0 h its schedule allows" in problems(stale, "full_age")
+
+
+def test_the_whole_binlog_epoch_deleted(source, storage, age_key, backed_up):
+    """Binlogs and epoch.json gone: "latest" must not quietly become the dump alone."""
+    epoch = backed_up.position.epoch
+    for info in storage.list(f"src/binlog/{epoch}/"):
+        storage.delete(info.key)
+    report = verify_backups(storage, "src")
+    assert not report.ok and f"binlog epoch {epoch} is missing" in problems(report, "chain")
+    with pytest.raises(BackupChainBroken, match=f"binlog epoch {epoch} of backup {backed_up.backup_id} is missing"):
+        restore_backup(source.access, storage, age_key, server="src", target_database="never_created")

@@ -101,6 +101,13 @@ def test_newest_binlog_deleted_with_its_manifest_is_named():
         plan_restore([full("a", T0)], epochs(made), target_time=T0 + timedelta(hours=3, minutes=30))
 
 
+def test_a_backup_whose_epoch_was_deleted_is_refused_except_for_its_dump():
+    with pytest.raises(BackupChainBroken, match=f"binlog epoch {EPOCH} of backup a is missing from the storage"):
+        plan_restore([full("a", T0)], {})
+    seed = plan_restore([full("a", T0)], {}, dump_only=True)  # seeding a replica needs the dump alone
+    assert seed.binlogs == [] and seed.full.position.file == "binlog.000003"
+
+
 def test_target_beyond_shipped_chain_is_out_of_range():
     with pytest.raises(PitrOutOfRange, match="after the end of the shipped binlog chain.*run the binlog backup"):
         plan_restore([full("a", T0)], chain(3, 5), target_time=T0 + timedelta(hours=3, minutes=1))
