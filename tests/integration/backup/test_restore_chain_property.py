@@ -253,6 +253,9 @@ class RestoreChain(RuleBasedStateMachine):
         expected = self.model.state_at(second) if second is not None else self.model.state_of_chain(full.backup_id)
         assert restored == expected, f"restore to {text} ({report.reaches}) differs from the source then"
         count("restored and equal" + (" (had to)" if self._must_succeed(full, second) else ""))
+        if second is None and self._must_succeed(full, None):  # nothing lost: verify has nothing to say
+            verified = verify_backups(self.storage, "src")
+            assert not verified.problems["objects"] and not verified.problems["chain"], verified.problems
 
     def _must_succeed(self, full, second) -> bool:
         if full is None:
