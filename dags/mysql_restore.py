@@ -7,7 +7,9 @@ requested time. The log shows the plan, each phase's duration and the RTO.
 
 By default the restore goes into a NEW scratch database `<db>_restore_<timestamp>` on the
 `mysql_target` server. Overwriting an existing database needs its name typed again in
-`confirm_overwrite`, and is refused while any session (the application) uses it.
+`confirm_overwrite`, and is refused while any session (the application) uses it. Restoring
+the backed-up database over itself is recorded as a break: no later point-in-time recovery
+from an earlier backup crosses it; take a full backup afterwards.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from mysql_backup.errors import BackupCorruption
-from mysql_backup.manifest import BinlogManifest, EpochHead, FullManifest, Layout, binlog_index
+from mysql_backup.manifest import BinlogManifest, EpochHead, FullManifest, Layout, RestoreBreak, binlog_index
 from mysql_backup.storage import ObjectInfo, Storage
 
 HEAD_NAME = "epoch.json"
@@ -39,6 +39,7 @@ class Catalog:
     incomplete: dict[str, list[ObjectInfo]] = field(default_factory=dict)  # backup id -> objects
     epochs: dict[str, Epoch] = field(default_factory=dict)           # epoch id -> its chain, oldest first
     unmanifested_binlogs: list[ObjectInfo] = field(default_factory=list)
+    breaks: list[RestoreBreak] = field(default_factory=list)         # oldest first
 
     @property
     def newest_epoch(self) -> Epoch | None:
@@ -91,4 +92,5 @@ def load_catalog(storage: Storage, layout: Layout) -> Catalog:
     catalog.epochs = dict(sorted(catalog.epochs.items()))
     referenced = {m.object.key for m in catalog.binlogs()}
     catalog.unmanifested_binlogs = [info for key, info in sorted(objects.items()) if key not in referenced]
+    catalog.breaks = [_parse(storage, info.key, RestoreBreak.from_json) for info in storage.list(layout.break_prefix)]
     return catalog

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from mysql_backup.catalog import Epoch
 from mysql_backup.errors import BackupChainBroken, PitrOutOfRange
-from mysql_backup.manifest import BinlogManifest, BinlogPosition, FullManifest, binlog_index, human, parse_iso, utc
+from mysql_backup.manifest import BinlogManifest, BinlogPosition, FullManifest, RestoreBreak, binlog_index, human, \
+    parse_iso, utc
 
 
 def binlog_name(base: str, index: int, width: int = 6) -> str:
@@ -62,6 +63,14 @@ def reset_after(epoch: Epoch, later: list[Epoch], what: str) -> BackupChainBroke
         "taken after the reset (take one now if there is none)")
 
 
+def break_error(crossed: RestoreBreak, backup_id: str) -> BackupChainBroken:
+    return BackupChainBroken(
+        f"database {crossed.database} was restored over itself at {human(parse_iso(crossed.at))} (from backup "
+        f"{crossed.backup_id}, {crossed.reaches}): binlogs after that apply to the restored data, not to what backup "
+        f"{backup_id} holds. Restore to a time before then, or from a full backup taken after it (take one now if "
+        "there is none)")
+
+
 # --- restore -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -98,7 +107,8 @@ def _expected_last(epoch: Epoch) -> int | None:
 
 def plan_restore(fulls: list[FullManifest], epochs: dict[str, Epoch], *,
                  backup_id: str | None = None, target_time: datetime | None = None,
-                 stop_at: BinlogPosition | None = None, dump_only: bool = False) -> RestorePlan:
+                 stop_at: BinlogPosition | None = None, dump_only: bool = False,
+                 breaks: list[RestoreBreak] = ()) -> RestorePlan:
     """Choose the full backup and the binlogs that reach the target.
 
     target_time None means the end of the shipped chain ("latest"). It is converted to UTC
@@ -117,6 +127,10 @@ def plan_restore(fulls: list[FullManifest], epochs: dict[str, Epoch], *,
                                  f"only to its own time ({human(parse_iso(full.consistent_at))})")
         return RestorePlan(full, [], reaches=f"the backup itself ({human(parse_iso(full.consistent_at))}; "
                                              "no binary log)")
+    crossed = [b for b in breaks if b.database == full.database and parse_iso(b.at) > parse_iso(full.consistent_at)
+               and (target_time is None or target_time > parse_iso(b.at))]
+    if crossed and stop_at is None:
+        raise break_error(crossed[0], full.backup_id)
     epoch = epochs.get(full.position.epoch)
     if epoch is None:  # it existed when the backup was written: deleted since
         raise BackupChainBroken(f"binlog epoch {full.position.epoch} of backup {full.backup_id} is missing from the "

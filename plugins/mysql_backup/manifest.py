@@ -6,6 +6,7 @@
     <server>/binlog/<epoch>/<binlog file>.json          its manifest, written last
     <server>/binlog/<epoch>/epoch.json                  the epoch's head: newest file shipped, server seen
     <server>/drills/<timestamp>.json                    restore drill reports (RTO per phase)
+    <server>/breaks/<timestamp>.json                    the database restored over itself on the server
 
 A binlog epoch is one unbroken numbering of the server's binlogs. RESET MASTER, a
 re-initialised server or a primary restored from a backup start a new numbering whose
@@ -115,6 +116,13 @@ class Layout:
 
     def drill_report(self, moment: datetime) -> str:
         return f"{self.server}/drills/{backup_id_for(moment)}.json"
+
+    @property
+    def break_prefix(self) -> str:
+        return f"{self.server}/breaks/"
+
+    def break_record(self, moment: datetime) -> str:
+        return f"{self.break_prefix}{utc(moment).strftime('%Y%m%dT%H%M%S%fZ')}.json"
 
 
 @dataclass(frozen=True)
@@ -253,6 +261,25 @@ class EpochHead(_Json):
         raw = _load(data, "epoch")
         raw["instance"] = Instance(**raw["instance"])
         return cls(**raw)
+
+
+@dataclass(frozen=True)
+class RestoreBreak(_Json):
+    """The backed-up database was restored over itself on the backed-up server (restores run
+    without binlog): binlogs written after `at` apply to the restored data, not to what the
+    backups taken before hold, so no point-in-time recovery crosses it."""
+
+    server: str
+    database: str
+    at: str          # when the overwrite began
+    backup_id: str   # what was restored
+    reaches: str
+    kind: str = "break"
+    format: int = FORMAT
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "RestoreBreak":
+        return cls(**_load(data, "break"))
 
 
 def _load(data: bytes, kind: str) -> dict:

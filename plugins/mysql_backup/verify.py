@@ -209,6 +209,19 @@ def _check_chains(catalog: Catalog, report: VerifyReport) -> None:
             message += f"; {epoch.head.last_shipped} is the newest binlog shipped (epoch.json) and is gone"
         (report.problems["chain"] if newest[full.database] is full else report.warnings).append(message)
     _check_epochs(catalog, report)
+    _check_breaks(catalog, report, newest)
+
+
+def _check_breaks(catalog: Catalog, report: VerifyReport, newest: dict) -> None:
+    """A database restored over itself: problem until a full backup follows, then a warning."""
+    for crossed in catalog.breaks:
+        text = (f"database {crossed.database} was restored over itself at {human(parse_iso(crossed.at))} (from "
+                f"backup {crossed.backup_id}): point-in-time recovery cannot cross that time")
+        latest = newest.get(crossed.database)
+        if latest is not None and latest.position and parse_iso(latest.consistent_at) < parse_iso(crossed.at):
+            report.add("chain", text + "; no full backup since: take one now")
+        else:
+            report.warnings.append(text)
 
 
 def _check_epochs(catalog: Catalog, report: VerifyReport) -> None:

@@ -171,3 +171,38 @@ def test_a_restarted_server_continues_its_epoch(source, storage, age_key, scratc
     scratch_cleanup.append("latest_copy")
     restore_backup(source.access, storage, age_key, server="src", target_database="latest_copy")
     assert markers(source, "latest_copy") == ["a1", "a2"]
+
+
+def test_a_database_restored_over_itself_is_a_break(source, storage, age_key, scratch_cleanup, tmp_path):
+    """mysql_restore with confirm_overwrite on the backed-up server: the binlog numbering goes on,
+    but what follows applies to the restored data. Replaying it onto an earlier backup would
+    resurrect what the overwrite removed, so no restore crosses it."""
+    source.sql("CREATE TABLE markers (label varchar(20) PRIMARY KEY)")
+    write(source, "a1")
+    take_full_backup(source.access, storage, age_key, server="src")
+    back_then = next_second()
+    write(source, "a2")  # lost by the overwrite below
+    before = next_second()
+    ship_binlogs(source.access, storage, age_key, server="src")
+    restore_backup(source.access, storage, age_key, server="src", target_time=back_then, target_database="shop",
+                   overwrite=True)
+    assert markers(source, "shop") == ["a1"]
+    write(source, "b1")
+    ship_binlogs(source.access, storage, age_key, server="src")
+
+    with pytest.raises(BackupChainBroken, match="restored over itself"):
+        restore_backup(source.access, storage, age_key, server="src", target_database="never_created")
+    assert source.sql("SHOW DATABASES LIKE 'never_created'", None) == ()
+    assert "restored over itself" in " ".join(verify_backups(storage, "src").problems["chain"])
+    scratch_cleanup.append("before_overwrite")
+    restore_backup(source.access, storage, age_key, server="src", target_time=before,
+                   target_database="before_overwrite")
+    assert markers(source, "before_overwrite") == ["a1", "a2"]
+
+    take_full_backup(source.access, storage, age_key, server="src")
+    write(source, "b2")
+    ship_binlogs(source.access, storage, age_key, server="src")
+    assert verify_backups(storage, "src").ok
+    scratch_cleanup.append("latest_copy")
+    restore_backup(source.access, storage, age_key, server="src", target_database="latest_copy")
+    assert markers(source, "latest_copy") == ["a1", "b1", "b2"]
