@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-fast bench workload airflow clean
+.PHONY: setup demo test test-fast bench fuzz workload airflow clean
 
 setup:
 	@bash tools/setup.sh
@@ -24,6 +24,11 @@ bench: setup
 SCALE ?= 1
 workload: setup
 	@$(PY) -m tools.workload --scale $(SCALE) $(WORKLOAD_ARGS)
+
+# Long randomized runs of the property tests that `make test` runs a few examples of.
+fuzz: setup
+	@BACKUP_CHAIN_RANDOM=1 BACKUP_CHAIN_EXAMPLES=$${BACKUP_CHAIN_EXAMPLES:-200} BACKUP_CHAIN_STEPS=$${BACKUP_CHAIN_STEPS:-40} \
+		.venv/bin/pytest -s tests/integration/backup/test_restore_chain_property.py $(PYTEST_ARGS)
 
 airflow: setup
 	@bash tools/airflow_local.sh

@@ -37,9 +37,10 @@ def payload(notice: dict, server: str) -> dict:
     return {"server": server, **notice}
 
 
-def deliver(notice: dict, params: dict, context) -> None:
-    """Send one notice on every configured channel; fail if there is none."""
-    server = params["monitor_conn_id"]
+def deliver(notice: dict, params: dict, context, *, server: str | None = None) -> None:
+    """Send one notice on every configured channel; fail if there is none. server: what the
+    notice is about (default: the monitored connection)."""
+    server = server or params["monitor_conn_id"]
     recipients = params.get("alert_email_to") or []
     webhook = params["alert_webhook_conn_id"]
     channels = 0
