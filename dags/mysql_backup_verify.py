@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
 
 
@@ -23,7 +24,8 @@ from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
     default_args=DEFAULT_ARGS,
     tags=["mysql", "backup"],
     doc_md=__doc__,
-    params={"deep": Param(False, type="boolean", description="also decrypt and decompress every object")},
+    params={"deep": optional(False, "also decrypt and decompress every object (off: sizes and SHA-256 only)",
+                             type="boolean")},
 )
 def mysql_backup_verify():
     @task
