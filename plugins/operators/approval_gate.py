@@ -33,6 +33,7 @@ from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Variable
+from airflow.sdk.definitions.xcom_arg import XComArg
 from airflow.sdk.exceptions import AirflowFailException
 
 from approvals import evidence as ev
@@ -79,7 +80,9 @@ class ApprovalGateOperator(ApprovalOperator):
     """Asks for approval of the tasks after it, showing `evidence` (a dict, usually an upstream
     task's `.output`); see the module docstring for what each answer does."""
 
-    template_fields = ("subject", "evidence", "approvers")
+    # Not `evidence`: rendered template fields are stored and shown as they are, secrets included;
+    # the evidence is resolved in execute() and shown only redacted.
+    template_fields = ("subject", "approvers")
     ui_color = "#fff2cc"
 
     def __init__(self, *, subject: str, evidence: Any, approvers: Any = None,
@@ -89,11 +92,22 @@ class ApprovalGateOperator(ApprovalOperator):
         self.retries = 0  # asking again is clearing the gate: a person's decision, not a retry
         self.evidence = evidence
         self.approvers = approvers
+        for producer, _key in XComArg.iter_xcom_references(evidence):
+            producer >> self
 
     def gated_tasks(self) -> list[str]:
-        return sorted(t.task_id for t in self.get_flat_relatives(upstream=False) if not t.is_teardown)
+        """Every task after the gate but teardowns, nearest first."""
+        order, queue = [], list(self.downstream_list)
+        while queue:
+            task = queue.pop(0)
+            if task.task_id not in order and not task.is_teardown:
+                order.append(task.task_id)
+                queue += task.downstream_list
+        return order
 
     def execute(self, context):
+        if isinstance(self.evidence, XComArg):
+            self.evidence = self.evidence.resolve(context)
         if not self.evidence:
             raise AirflowFailException(f"{self.task_id} has no evidence to show: place it after the task that "
                                        "measures it. Nothing was changed")
