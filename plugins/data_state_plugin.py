@@ -117,5 +117,5 @@ def data_state(user: GetUserDep) -> HTMLResponse:
 class DataStatePlugin(AirflowPlugin):
     name = "data_state"
     fastapi_apps = [{"app": app, "url_prefix": "/data-state", "name": "State of the data"}]
-    external_views = [{"name": "State of the data", "href": "data-state/", "url_route": "data-state",
+    external_views = [{"name": "State of the data", "href": "/data-state/", "url_route": "data-state",
                        "destination": "nav", "category": "browse"}]

@@ -32,7 +32,7 @@ def entry(*, dag_id: str, run_id: str, task_id: str, try_number: int, decision: 
             "decision": decision, "by": by, "at": at.astimezone(timezone.utc).isoformat(),
             "asked_at": asked_at, "deadline": deadline, "assigned_users": assigned_users, "subject": subject,
             "gated_tasks": gated_tasks,
-            "changed": "the gated tasks ran" if decision == APPROVED else "nothing: the gated tasks were skipped",
+            "changed": "the gated tasks ran" if decision == APPROVED else "nothing: the gated tasks did not run",
             "evidence": evidence, "body": body}
 
 

@@ -10,10 +10,11 @@ Required Actions, or to `PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{t
 with `{"chosen_options": ["Approve"]}` (or `["Reject"]`). Then:
 
 - Approve: the gated tasks run.
-- Reject, or no answer within `response_timeout`: every task after the gate except teardowns is
-  skipped, so nothing changes, and the gate fails with a message that says who rejected (or that
-  nobody answered) and that nothing was changed. A rejection is not a data failure, but a run
-  whose irreversible step did not happen must not end green: a green run reads as "done".
+- Reject, or no answer within `response_timeout`: the gate fails with a message that says who
+  rejected (or that nobody answered) and that nothing was changed, so the tasks after it do not
+  run (upstream_failed; teardowns still run) and the run ends failed. A rejection is not a data
+  failure, but a run whose irreversible step did not happen must not end green: a green run
+  reads as "done" (Airflow's ApprovalOperator would skip the rest and end the run successful).
   Clearing the gate asks again.
 
 Who may answer: the users named by the Variable `approval_gate_approvers` for this DAG (a JSON
@@ -31,7 +32,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk import Variable
 from airflow.sdk.definitions.xcom_arg import XComArg
 from airflow.sdk.exceptions import AirflowFailException
@@ -87,8 +88,7 @@ class ApprovalGateOperator(ApprovalOperator):
 
     def __init__(self, *, subject: str, evidence: Any, approvers: Any = None,
                  response_timeout: timedelta = timedelta(hours=4), **kwargs) -> None:
-        super().__init__(subject=subject, body=None, response_timeout=response_timeout,
-                         ignore_downstream_trigger_rules=True, **kwargs)
+        super().__init__(subject=subject, body=None, response_timeout=response_timeout, **kwargs)
         self.retries = 0  # asking again is clearing the gate: a person's decision, not a retry
         self.evidence = evidence
         self.approvers = approvers
@@ -126,7 +126,7 @@ class ApprovalGateOperator(ApprovalOperator):
         self.body = ev.markdown(shown, footer=[
             f"Approve runs: {', '.join(gated) or 'nothing after this step'}.",
             ("Reject, or no answer by " + deadline.strftime("%Y-%m-%d %H:%M:%S UTC") if deadline else "Reject") +
-            ", changes nothing: those tasks are skipped.",
+            ", changes nothing: those tasks do not run.",
             "May answer: " + (", ".join(users) if users else "anyone allowed to act on this DAG") + "."])
         context["ti"].xcom_push(key=REQUEST_KEY, value={
             "subject": self.subject, "evidence": shown, "body": self.body, "asked_at": asked.isoformat(),
@@ -143,30 +143,23 @@ class ApprovalGateOperator(ApprovalOperator):
 
     def execute_complete(self, context, event: dict[str, Any]):
         request = context["ti"].xcom_pull(task_ids=self.task_id, key=REQUEST_KEY) or {}
+        not_run = ", ".join(request.get("gated_tasks") or self.gated_tasks())
         if event.get("error_type") == "timeout":
-            self._skip_gated(context)
             self._record(context, request, journal.NO_ANSWER, None, datetime.now(timezone.utc))
-            raise AirflowFailException(f"no answer by {request.get('deadline')}: nothing was changed; "
-                                       f"{', '.join(request.get('gated_tasks') or [])} skipped. Clear "
-                                       f"{self.task_id} to ask again")
-        result = super().execute_complete(context=context, event=event)  # skips the gated tasks on Reject
+            raise AirflowFailException(f"no answer by {request.get('deadline')}: nothing was changed; {not_run} "
+                                       f"not run. Clear {self.task_id} to ask again")
+        # HITLOperator's, not ApprovalOperator's: that one would skip the rest and succeed.
+        result = HITLOperator.execute_complete(self, context=context, event=event)
         by = result.get("responded_by_user")
-        at = result["responded_at"]
         approved = result["chosen_options"] == [self.APPROVE]
         entry = self._record(context, request, journal.APPROVED if approved else journal.REJECTED,
-                             dict(by) if by else None, at)
+                             dict(by) if by else None, result["responded_at"])
         who = f"{by['name']} ({by['id']})" if by else "the timeout default"
         if not approved:
-            raise AirflowFailException(f"rejected by {who} at {entry['at']}: nothing was changed; "
-                                       f"{', '.join(entry['gated_tasks'])} skipped. Clear {self.task_id} to ask "
-                                       "again")
-        log.info("approved by %s at %s: %s run next", who, entry["at"], ", ".join(entry["gated_tasks"]))
+            raise AirflowFailException(f"rejected by {who} at {entry['at']}: nothing was changed; {not_run} not "
+                                       f"run. Clear {self.task_id} to ask again")
+        log.info("approved by %s at %s: %s run next", who, entry["at"], not_run)
         return entry
-
-    def _skip_gated(self, context) -> None:
-        tasks = [t for t in self.get_flat_relatives(upstream=False) if not t.is_teardown]
-        if tasks:
-            self.skip(ti=context["ti"], tasks=tasks)
 
     def _record(self, context, request: dict, decision: str, by: dict | None, at: datetime) -> dict:
         entry = journal.entry(
