@@ -107,7 +107,7 @@ def approvals_without_report(root: Path, shown: set[str], runs: RunLookup) -> Se
             section.problems.append(f"{directory / journal.FILE}: unreadable ({exc})")
             continue
         for entry in entries:
-            section.items.append({**entry, "run": runs(directory.name, (entry["dag_id"],))})
+            section.items.append({**entry, "run": (entry["dag_id"], entry["run_id"])})  # the journal's real ids
     return section
 
 

@@ -208,6 +208,8 @@ def test_data_state_page_shows_a_migration_a_backup_gap_and_the_drills(ui, brows
     frame.locator("summary").first.click()
     assert frame.get_by_text("Genre").count() >= 1
     shot(page, "data-state-migration-detail")
+    page.goto(f"{ui.url}/data-state/")  # the same page on its own, for a screenshot of all of it
+    shot(page, "data-state-full")
 
 
 def test_anonymous_request_gets_nothing(ui, browser):
