@@ -202,8 +202,6 @@ def test_data_state_page_shows_a_migration_a_backup_gap_and_the_drills(ui, brows
     assert frame.locator("svg title", has_text="Drill RTO of srv").count() == 1
     assert frame.locator("svg rect.gap").count() == 1
     assert frame.get_by_text("CONNECTION_POOL_EXHAUSTED").count() == 1
-    body = frame.locator("body").inner_text()
-    assert "rejected" in body or "no answer" in body or "approved" in body  # gates decided earlier, if they ran
     shot(page, "data-state")
     frame.locator("summary").first.click()
     assert frame.get_by_text("Genre").count() >= 1
