@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
 
 
@@ -28,9 +29,10 @@ from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
     tags=["mysql", "backup"],
     doc_md=__doc__,
     params={
-        "retention_days": Param(30, type="integer", minimum=1, description="keep full backups this many days"),
-        "dry_run": Param(True, type="boolean", description="manual runs only: list, do not delete "
-                                                           "(scheduled runs always apply)"),
+        "retention_days": optional(30, "keep full backups finished this many days back (and the newest one "
+                                       "before them)", type="integer", minimum=1),
+        "dry_run": optional(True, "manual runs only: list what would be deleted, delete nothing "
+                                  "(scheduled runs always apply)", type="boolean"),
     },
 )
 def mysql_backup_retention():

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
 
 
@@ -32,18 +33,24 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
     tags=["mysql", "backup"],
     doc_md=__doc__,
     params={
-        "deep": Param(False, type="boolean", description="also decrypt and decompress every object"),
-        "full_backup_every_hours": Param(24, type="number", minimum=1,
-                                         description="schedule of mysql_full_backup (default: daily)"),
-        "binlog_backup_every_hours": Param(4, type="number", minimum=0.1,
-                                           description="schedule of mysql_binlog_backup (default: 4 h)"),
-        "grace_minutes": Param(60, type="number", minimum=0,
-                               description="added to both: how long a run itself may take"),
-        "alert_email_to": Param([], type="array", description="recipients; empty = no email"),
-        "alert_email_from": Param("", type="string", description="empty = the smtp connection's"),
-        "smtp_conn_id": Param("smtp_default", type="string"),
-        "alert_webhook_conn_id": Param("mysql_alert_webhook", type="string"),
-        "alert_webhook_endpoint": Param("", type="string"),
+        "deep": optional(False, "also decrypt and decompress every object (off: sizes and SHA-256 only)",
+                         type="boolean"),
+        "full_backup_every_hours": optional(24, "schedule of mysql_full_backup: a newer full backup must exist "
+                                                "within this many hours (plus the grace)", type="number", minimum=1),
+        "binlog_backup_every_hours": optional(4, "schedule of mysql_binlog_backup: binlog coverage must reach "
+                                                 "within this many hours of now (plus the grace)", type="number",
+                                              minimum=0.1),
+        "grace_minutes": optional(60, "added to both schedules: how long a backup run itself may take",
+                                  type="number", minimum=0),
+        "alert_email_to": optional([], "recipients of the incident emails; empty = no email", type="array"),
+        "alert_email_from": optional("", "sender of the incident emails; empty = the smtp connection's",
+                                     type="string"),
+        "smtp_conn_id": optional("smtp_default", "connection of the mail server for incident emails",
+                                 type="string"),
+        "alert_webhook_conn_id": optional("mysql_alert_webhook", "connection of the incident webhook",
+                                          type="string"),
+        "alert_webhook_endpoint": optional("", "path on the webhook connection's host; empty = its root",
+                                           type="string"),
     },
 )
 def mysql_backup_verify():

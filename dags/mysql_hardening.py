@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from mysql_hardening.accounts import ROLE_CONNECTIONS
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
 
 
@@ -44,29 +45,31 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
     tags=["mysql", "security", "optimization"],
     doc_md=__doc__,
     params={
-        "admin_conn_id": Param("mysql_admin", type="string"),
-        "target_conn_id": Param("mysql_target", type="string"),
-        "role_connections": Param(ROLE_CONNECTIONS, type="object"),
-        "roles": Param(sorted(ROLE_CONNECTIONS), type="array", description="accounts to apply"),
-        "account_host": Param("%", type="string",
-                              description="host part of the accounts (a connection's extra "
-                                          "account_host wins), e.g. 10.0.%"),
-        "enable_audit": Param(True, type="boolean"),
-        "apply_schema_changes": Param(False, type="boolean",
-                                      description="create the planned indexes and partitions"),
-        "seed_replica": Param(False, type="boolean",
-                              description="seed the read replica from the latest full backup (docs/replica.md)"),
-        "replica_conn_id": Param("mysql_replica", type="string"),
-        "replication_conn_id": Param("mysql_replication", type="string",
-                                     description="the primary as the replica reaches it, replication login"),
-        "replica_backup_id": Param("latest", type="string"),
-        "reseed_replica": Param(False, type="boolean",
-                                description="stop replication, drop and reload the replica's database"),
-        "encrypt_existing_tables": Param(False, type="boolean",
-                                         description="default off: rebuild the application's unencrypted tables "
-                                                     "encrypted (needs the server's encryption options)"),
+        "admin_conn_id": optional("mysql_admin", "connection of an admin account (CREATE USER, GRANT OPTION) that "
+                                                 "applies accounts, audit and schema changes", type="string"),
+        "target_conn_id": optional("mysql_target", "connection whose schema is the application database",
+                                   type="string"),
+        "role_connections": optional(ROLE_CONNECTIONS, "account role -> connection holding its login and password",
+                                     type="object"),
+        "roles": optional(sorted(ROLE_CONNECTIONS), "accounts to create or correct", type="array"),
+        "account_host": optional("%", "host part of the accounts (a connection's extra account_host wins), "
+                                      "e.g. 10.0.%", type="string"),
+        "enable_audit": optional(True, "turn on audit logging (MariaDB server_audit)", type="boolean"),
+        "apply_schema_changes": optional(False, "create the planned indexes and partitions (off: plans are "
+                                                "only reported)", type="boolean"),
+        "seed_replica": optional(False, "seed the read replica from the latest full backup (docs/replica.md)",
+                                 type="boolean"),
+        "replica_conn_id": optional("mysql_replica", "connection of the replica to seed", type="string"),
+        "replication_conn_id": optional("mysql_replication", "the primary as the replica reaches it, "
+                                                             "replication login", type="string"),
+        "replica_backup_id": optional("latest", "full backup the replica is seeded from", type="string"),
+        "reseed_replica": optional(False, "stop replication, drop and reload the replica's database",
+                                   type="boolean"),
+        "encrypt_existing_tables": optional(False, "rebuild the application's unencrypted tables encrypted "
+                                                   "(needs the server's encryption options)", type="boolean"),
         "encryption_key_id": Param(None, type=["null", "integer"],
-                                   description="default none: move tables to this key id (MariaDB key rotation)"),
+                                   description="move tables to this key id (MariaDB key rotation); empty = keep "
+                                               "their key. Default: empty."),
     },
 )
 def mysql_hardening():

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
 
 
@@ -49,23 +50,32 @@ MONITOR_ARGS = {**DEFAULT_ARGS, "retries": 1,
     tags=["mysql", "monitoring"],
     doc_md=__doc__,
     params={
-        "monitor_conn_id": Param("mysql_monitor", type="string"),
-        "replica_conn_ids": Param([], type="array", description="connections of the replicas to check"),
-        "connection_usage_pct": Param(80, type="number", description="design: 80%"),
-        "slow_query_seconds": Param(5, type="number", description="design: 5 s"),
-        "long_transaction_seconds": Param(60, type="number"),
-        "replication_lag_seconds": Param(60, type="number"),
-        "disk_usage_pct": Param(90, type="number", description="design: 90%"),
+        "monitor_conn_id": optional("mysql_monitor", "connection of the monitor account", type="string"),
+        "replica_conn_ids": optional([], "connections of the replicas to check; empty = no replica",
+                                     type="array"),
+        "connection_usage_pct": optional(80, "alert when connections in use reach this % of max_connections "
+                                             "(design: 80%)", type="number"),
+        "slow_query_seconds": optional(5, "alert on statements running longer (design: 5 s)", type="number"),
+        "long_transaction_seconds": optional(60, "alert on transactions open longer", type="number"),
+        "replication_lag_seconds": optional(60, "alert when a replica is further behind", type="number"),
+        "disk_usage_pct": optional(90, "alert when data and binlogs fill this % of disk_capacity_gb "
+                                       "(design: 90%)", type="number"),
         "disk_capacity_gb": Param(None, type=["null", "number"],
-                                  description="size of the server's data volume; none = no percentage"),
-        "buffer_pool_hit_rate_pct": Param(95, type="number"),
-        "buffer_pool_min_requests": Param(10000, type="integer"),
-        "top_statements": Param(5, type="integer"),
-        "alert_email_to": Param([], type="array", description="recipients; empty = no email"),
-        "alert_email_from": Param("", type="string", description="empty = the smtp connection's"),
-        "smtp_conn_id": Param("smtp_default", type="string"),
-        "alert_webhook_conn_id": Param("mysql_alert_webhook", type="string"),
-        "alert_webhook_endpoint": Param("", type="string"),
+                                  description="size of the server's data volume; empty = sizes are reported "
+                                              "without a percentage. Default: empty."),
+        "buffer_pool_hit_rate_pct": optional(95, "alert when the InnoDB buffer pool hit rate falls below",
+                                             type="number"),
+        "buffer_pool_min_requests": optional(10000, "read requests needed before the hit rate is judged",
+                                             type="integer"),
+        "top_statements": optional(5, "statement digests by total time listed in the log", type="integer"),
+        "alert_email_to": optional([], "recipients; empty = no email", type="array"),
+        "alert_email_from": optional("", "sender; empty = the smtp connection's", type="string"),
+        "smtp_conn_id": optional("smtp_default", "smtp connection for alert emails", type="string"),
+        "alert_webhook_conn_id": optional("mysql_alert_webhook", "http connection of the alert webhook; "
+                                                                 "alerts go there when it is defined",
+                                          type="string"),
+        "alert_webhook_endpoint": optional("", "path appended to the webhook connection's URL; empty = none",
+                                           type="string"),
     },
 )
 def mysql_health_monitor():

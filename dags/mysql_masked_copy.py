@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from operators.backup_assets import FULL_BACKUP
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
 
 
@@ -54,16 +55,14 @@ def _params() -> dict:
     tags=["mysql", "masking", "security"],
     doc_md=__doc__,
     params={
-        "source": Param("backup", enum=["backup", "replica"],
-                        description="backup (default): the latest full backup, restored into a scratch database; "
-                                    "replica: the database of connection mysql_replica, read in place"),
-        "rules": Param("", type="string",
-                       description="rules file under include/masking/; default: <database>.yaml"),
-        "export_parquet": Param(True, type="boolean",
-                                description="default on: write a Parquet snapshot of the masked copy"),
-        "workers": Param(3, type="integer", minimum=1, description="default 3: tables copied at once"),
-        "batch_rows": Param(20000, type="integer", minimum=100, description="default 20000: rows per batch"),
-        "alert_email_to": Param([], type="array", description="default none: who gets failure alerts by email"),
+        "source": optional("backup", "backup: the latest full backup, restored into a scratch database; "
+                                     "replica: the database of connection mysql_replica, read in place",
+                           enum=["backup", "replica"]),
+        "rules": optional("", "rules file under include/masking/; empty = <database>.yaml", type="string"),
+        "export_parquet": optional(True, "write a Parquet snapshot of the masked copy", type="boolean"),
+        "workers": optional(3, "tables copied at once", type="integer", minimum=1),
+        "batch_rows": optional(20000, "rows per batch", type="integer", minimum=100),
+        "alert_email_to": optional([], "who gets failure alerts by email; empty = nobody", type="array"),
     },
 )
 def mysql_masked_copy():

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
 
 
@@ -43,43 +44,42 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
     tags=["mysql", "monitoring", "optimization"],
     doc_md=__doc__,
     params={
-        "monitor_conn_id": Param("mysql_monitor", type="string",
-                                 description="reads performance_schema (the monitor account)"),
-        "explain_conn_id": Param("mysql_reporting", type="string",
-                                 description="read-only account of the application database, for EXPLAIN and "
-                                             "the schema; mysql_target when not defined"),
-        "schemas": Param([], type="array", description="schemas whose statements count; empty = the application "
-                                                       "database of explain_conn_id"),
-        "record_baseline": Param(False, type="boolean",
-                                 description="record the last baseline_hours as the baseline now"),
-        "baseline_hours": Param(72, type="number",
-                                description="length of the baseline window; recorded by itself over the first "
-                                            "hours of the history when none exists"),
-        "alert_window_hours": Param(6, type="number", description="the window compared with the baseline each hour"),
-        "latency_ratio": Param(2.0, type="number", description="regression: average latency at least this x the baseline"),
-        "p95_ratio": Param(2.0, type="number", description="regression: p95 at least this x the baseline"),
-        "min_latency_increase_ms": Param(1.0, type="number",
-                                         description="and at least this many ms slower (noise floor)"),
-        "rows_examined_ratio": Param(10.0, type="number",
-                                     description="regression: rows examined per execution at least this x"),
-        "min_rows_examined_increase": Param(100, type="number", description="and at least this many rows more"),
-        "min_executions": Param(20, type="integer", description="executions in both windows before judging"),
-        "min_samples": Param(20, type="integer", description="sampled executions before a p95 is given"),
-        "report_now": Param(False, type="boolean", description="write the report of the last 24 hours now"),
-        "top": Param(10, type="integer", description="rows per ranking in the report"),
-        "explain_top": Param(5, type="integer", description="top digests by total time that get a plan"),
-        "max_candidates": Param(3, type="integer", description="full-scan digests that get an index candidate"),
-        "validate_indexes": Param(True, type="boolean",
-                                  description="time candidates on a scratch copy restored from the latest backup"),
-        "validation_repeat": Param(5, type="integer", description="timed runs before and after"),
-        "min_gain": Param(1.5, type="number", description="median speed-up needed to recommend"),
-        "unused_min_days": Param(7, type="number", description="uptime before an index can be called unused"),
-        "history_days": Param(90, type="integer", description="days of hourly history kept"),
-        "alert_email_to": Param([], type="array", description="recipients; empty = no email"),
-        "alert_email_from": Param("", type="string", description="empty = the smtp connection's"),
-        "smtp_conn_id": Param("smtp_default", type="string"),
-        "alert_webhook_conn_id": Param("mysql_alert_webhook", type="string"),
-        "alert_webhook_endpoint": Param("", type="string"),
+        "monitor_conn_id": optional("mysql_monitor", "reads performance_schema (the monitor account)",
+                                    type="string"),
+        "explain_conn_id": optional("mysql_reporting", "read-only account of the application database, for "
+                                                       "EXPLAIN and the schema; mysql_target when not defined",
+                                    type="string"),
+        "schemas": optional([], "schemas whose statements count; empty = the application database of "
+                                "explain_conn_id", type="array"),
+        "record_baseline": optional(False, "record the last baseline_hours as the baseline now", type="boolean"),
+        "baseline_hours": optional(72, "length of the baseline window; recorded by itself over the first hours "
+                                       "of the history when none exists", type="number"),
+        "alert_window_hours": optional(6, "the window compared with the baseline each hour", type="number"),
+        "latency_ratio": optional(2.0, "regression: average latency at least this x the baseline", type="number"),
+        "p95_ratio": optional(2.0, "regression: p95 at least this x the baseline", type="number"),
+        "min_latency_increase_ms": optional(1.0, "and at least this many ms slower (noise floor)", type="number"),
+        "rows_examined_ratio": optional(10.0, "regression: rows examined per execution at least this x",
+                                        type="number"),
+        "min_rows_examined_increase": optional(100, "and at least this many rows more", type="number"),
+        "min_executions": optional(20, "executions in both windows before judging", type="integer"),
+        "min_samples": optional(20, "sampled executions before a p95 is given", type="integer"),
+        "report_now": optional(False, "write the report of the last 24 hours now", type="boolean"),
+        "top": optional(10, "rows per ranking in the report", type="integer"),
+        "explain_top": optional(5, "top digests by total time that get a plan", type="integer"),
+        "max_candidates": optional(3, "full-scan digests that get an index candidate", type="integer"),
+        "validate_indexes": optional(True, "time candidates on a scratch copy restored from the latest backup",
+                                     type="boolean"),
+        "validation_repeat": optional(5, "timed runs before and after", type="integer"),
+        "min_gain": optional(1.5, "median speed-up needed to recommend", type="number"),
+        "unused_min_days": optional(7, "uptime before an index can be called unused", type="number"),
+        "history_days": optional(90, "days of hourly history kept", type="integer"),
+        "alert_email_to": optional([], "recipients; empty = no email", type="array"),
+        "alert_email_from": optional("", "sender; empty = the smtp connection's", type="string"),
+        "smtp_conn_id": optional("smtp_default", "smtp connection for alert emails", type="string"),
+        "alert_webhook_conn_id": optional("mysql_alert_webhook", "http connection of the alert webhook; alerts "
+                                                                 "go there when it is defined", type="string"),
+        "alert_webhook_endpoint": optional("", "path appended to the webhook connection's URL; empty = none",
+                                           type="string"),
     },
 )
 def mysql_query_insights():

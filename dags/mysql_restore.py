@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
 
 
@@ -30,15 +31,15 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
     tags=["mysql", "backup", "restore"],
     doc_md=__doc__,
     params={
-        "backup_id": Param("latest", type="string", description="'latest' or a backup id such as 20260301T020000Z"),
-        "point_in_time": Param("latest", type="string",
-                               description="'latest' (end of the shipped binlogs) or a time: "
-                                           "'2026-03-01 14:30:00' (UTC), '2026-03-01T14:30:00Z' or "
-                                           "'2026-03-01T16:30:00+02:00' (converted to UTC)"),
-        "target_database": Param("", type="string",
-                                 description="empty: a new scratch database <db>_restore_<timestamp>"),
-        "confirm_overwrite": Param("", type="string",
-                                   description="to overwrite an existing database, type its name here"),
+        "backup_id": optional("latest", "'latest' (the newest complete backup) or a backup id such as "
+                                        "20260301T020000Z", type="string"),
+        "point_in_time": optional("latest", "'latest' (end of the shipped binlogs) or a time, e.g. "
+                                            "'2026-03-01 14:30:00' (UTC) or '2026-03-01T16:30:00+02:00'",
+                                  type="string"),
+        "target_database": optional("", "database restored into; empty = a new scratch database "
+                                        "<db>_restore_<timestamp>", type="string"),
+        "confirm_overwrite": optional("", "to overwrite an existing database, type its name here; empty = an "
+                                          "existing database is refused", type="string"),
     },
 )
 def mysql_restore():

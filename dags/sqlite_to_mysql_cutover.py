@@ -16,28 +16,29 @@ from airflow.sdk import DAG, Param
 from operators.cutover_operators import (CatchUpOperator, CleanupOperator, CutoverPrepareOperator,
                                          FreezeAndSwitchOperator, ReleaseOperator, RollbackCheckOperator,
                                          RollbackOperator, VerifyLiveOperator)
+from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 TAGS = ["migration", "cutover", "sqlite", "mysql"]
 
 
 def _confirm(word: str, what: str) -> Param:
-    return Param("", type="string", title="Confirmation",
-                 description=f"Type `{word} <target database>` (the schema of mysql_target) to {what}.")
+    return optional("", f"Type `{word} <target database>` (the schema of mysql_target) to {what}; "
+                        "empty = refused.", type="string", title="Confirmation")
 
 
 def _timing_params(freeze_default: int) -> dict:
     return {
-        "freeze_timeout_seconds": Param(freeze_default, type="integer", minimum=5, maximum=900,
-                                        title="Freeze timeout (s)",
-                                        description="Writes are frozen at most this long: past it the freeze lifts "
-                                                    "itself (it is written into the freeze triggers) and the run "
-                                                    "fails, having switched nothing."),
-        "max_lag_changes": Param(1000, type="integer", minimum=0, title="Lag before freezing (changes)",
-                                 description="Catch up until at most this many captured changes wait."),
-        "catch_up_timeout_minutes": Param(60, type="integer", minimum=1, title="Catch-up timeout (minutes)",
-                                          description="Fail when the lag does not shrink below the limit in time."),
-        "batch_size": Param(2000, type="integer", minimum=100, maximum=50000, title="Changes per batch"),
+        "freeze_timeout_seconds": optional(freeze_default, "Writes are frozen at most this long: past it the "
+                                                           "freeze lifts itself (it is written into the freeze "
+                                                           "triggers) and the run fails, having switched nothing.",
+                                           type="integer", minimum=5, maximum=900, title="Freeze timeout (s)"),
+        "max_lag_changes": optional(1000, "Catch up until at most this many captured changes wait.",
+                                    type="integer", minimum=0, title="Lag before freezing (changes)"),
+        "catch_up_timeout_minutes": optional(60, "Fail when the lag does not shrink below the limit in time.",
+                                             type="integer", minimum=1, title="Catch-up timeout (minutes)"),
+        "batch_size": optional(2000, "Captured changes applied per transaction.", type="integer", minimum=100,
+                               maximum=50000, title="Changes per batch"),
     }
 
 
@@ -68,8 +69,8 @@ with DAG(
     tags=TAGS,
     doc_md=CUTOVER_DOC,
     params={
-        "mode": Param("rehearsal", enum=["rehearsal", "switch"], title="Mode",
-                      description="rehearsal: everything but the switch, then unfreeze. switch: the real one."),
+        "mode": optional("rehearsal", "rehearsal: everything but the switch, then unfreeze. switch: the real one.",
+                         enum=["rehearsal", "switch"], title="Mode"),
         "confirm": _confirm("SWITCH", "allow mode=switch"),
         **_timing_params(30),
     },
@@ -126,7 +127,7 @@ with DAG(
     tags=TAGS,
     doc_md=CLEANUP_DOC,
     params={"confirm": _confirm("CLEANUP", "remove change capture"),
-            "remove_guard": Param(False, type="boolean", title="Remove the read-only guard too",
-                                  description="Make the side the application left writable again.")},
+            "remove_guard": optional(False, "Make the side the application left writable again.",
+                                     type="boolean", title="Remove the read-only guard too")},
 ) as cleanup_dag:
     CleanupOperator(task_id="cleanup", pool=MYSQL_POOL)

@@ -4,9 +4,10 @@ order, and prove with counts and checksums that nothing was lost."""
 from __future__ import annotations
 
 from airflow.providers.standard.operators.python import ShortCircuitOperator
-from airflow.sdk import DAG, Param, TaskGroup
+from airflow.sdk import DAG, TaskGroup
 
 from operators.cutover_operators import CaptureChangesOperator
+from operators.dag_params import optional
 from operators.migration_layout import source_layout, task_name
 from operators.migration_operators import (CopyTableOperator, FinalizeOperator, MigrationPreflightOperator,
                                            MigrationReportOperator, SetupTargetOperator, VerifyTableOperator)
@@ -33,37 +34,40 @@ Source as parsed now: **{layout.source_path + f" ({len(layout.tables)} tables)" 
 """
 
 PARAMS = {
-    "dry_run": Param(False, type="boolean", title="Dry run",
-                     description="Preflight and plan only: the target is not touched."),
-    "batch_size": Param(20000, type="integer", minimum=100, maximum=1_000_000, title="Batch size (rows)",
-                        description="Rows per committed batch: bounds memory and the work a retry repeats."),
-    "include_tables": Param([], type="array", items={"type": "string"}, title="Tables to include",
-                            description="Names or glob patterns; empty = every table."),
-    "exclude_tables": Param([], type="array", items={"type": "string"}, title="Tables to exclude",
-                            description="Names or glob patterns."),
-    "on_type_conflict": Param("fail", enum=["fail", "widen", "quarantine"], title="Values that do not fit",
-                              description="fail: stop before writing, naming table, column, key and value. "
-                                          "widen: give the column a type that holds every value (propagated "
-                                          "along foreign keys). quarantine: set those rows aside in "
-                                          "_s2m_quarantine; the report counts them."),
-    "type_overrides": Param({}, type="object", title="Type overrides",
-                            description='JSON map {"table.column": "MYSQL TYPE"}, e.g. '
-                                        '{"shop_product.price": "DECIMAL(12,2)"}.'),
-    "load_method": Param("auto", enum=["auto", "load_data", "insert"], title="Bulk load method",
-                         description="auto = LOAD DATA LOCAL INFILE when the server allows it, else "
-                                     "multi-row INSERT."),
-    "if_target_exists": Param("fail", enum=["fail", "replace"], title="Target tables not created by this tool",
-                              description="fail: refuse to touch them. replace: drop and recreate them."),
-    "restart_tables": Param([], type="array", items={"type": "string"}, title="Tables to copy from scratch",
-                            description="Ignore these tables' checkpoints (a rerun otherwise resumes)."),
-    "integrity_check": Param("full", enum=["full", "quick", "skip"], title="SQLite integrity check",
-                             description="PRAGMA integrity_check (full) or quick_check before anything."),
-    "diff_examples": Param(20, type="integer", minimum=1, maximum=1000, title="Differences shown per table"),
-    "capture_changes": Param(False, type="boolean", title="Capture changes for a cutover",
-                             description="Before the copy, install triggers in the SQLite file that log every "
-                                         "write the application makes from then on, so it can keep running "
-                                         "during the migration and sqlite_to_mysql_cutover applies those writes "
-                                         "(docs/cutover.md). Verification then counts them as pending."),
+    "dry_run": optional(False, "Preflight and plan only: the target is not touched.", type="boolean",
+                        title="Dry run"),
+    "batch_size": optional(20000, "Rows per committed batch: bounds memory and the work a retry repeats.",
+                           type="integer", minimum=100, maximum=1_000_000, title="Batch size (rows)"),
+    "include_tables": optional([], "Names or glob patterns of the tables to copy; empty = every table.",
+                               type="array", items={"type": "string"}, title="Tables to include"),
+    "exclude_tables": optional([], "Names or glob patterns of tables left out; empty = none.",
+                               type="array", items={"type": "string"}, title="Tables to exclude"),
+    "on_type_conflict": optional("fail", "fail: stop before writing, naming table, column, key and value. "
+                                         "widen: give the column a type that holds every value (propagated "
+                                         "along foreign keys). quarantine: set those rows aside in "
+                                         "_s2m_quarantine; the report counts them.",
+                                 enum=["fail", "widen", "quarantine"], title="Values that do not fit"),
+    "type_overrides": optional({}, 'JSON map {"table.column": "MYSQL TYPE"}, e.g. '
+                                   '{"shop_product.price": "DECIMAL(12,2)"}; empty = the types the preflight '
+                                   'decides.', type="object", title="Type overrides"),
+    "load_method": optional("auto", "auto = LOAD DATA LOCAL INFILE when the server allows it, else "
+                                    "multi-row INSERT.", enum=["auto", "load_data", "insert"],
+                            title="Bulk load method"),
+    "if_target_exists": optional("fail", "fail: refuse to touch them. replace: drop and recreate them.",
+                                 enum=["fail", "replace"], title="Target tables not created by this tool"),
+    "restart_tables": optional([], "Ignore these tables' checkpoints (a rerun otherwise resumes); "
+                                   "empty = every table resumes.", type="array", items={"type": "string"},
+                               title="Tables to copy from scratch"),
+    "integrity_check": optional("full", "PRAGMA integrity_check (full) or quick_check before anything; "
+                                        "skip = none.", enum=["full", "quick", "skip"],
+                                title="SQLite integrity check"),
+    "diff_examples": optional(20, "Differing rows listed per table in the verification report.",
+                              type="integer", minimum=1, maximum=1000, title="Differences shown per table"),
+    "capture_changes": optional(False, "Before the copy, install triggers in the SQLite file that log every "
+                                       "write the application makes from then on, so it can keep running "
+                                       "during the migration and sqlite_to_mysql_cutover applies those writes "
+                                       "(docs/cutover.md). Verification then counts them as pending.",
+                                type="boolean", title="Capture changes for a cutover"),
 }
 
 with DAG(

@@ -4,8 +4,9 @@ with the plan the last migration run stored in the target. Run it any time, e.g.
 a cutover; it writes nothing to either database."""
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
+from operators.dag_params import optional
 from operators.migration_operators import VerifyDatabaseOperator
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
@@ -28,7 +29,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["migration", "verification", "sqlite", "mysql"],
     doc_md=DOC,
-    params={"diff_examples": Param(20, type="integer", minimum=1, maximum=1000,
-                                   title="Differences shown per table")},
+    params={"diff_examples": optional(20, "Differing rows listed per table in the report.", type="integer",
+                                      minimum=1, maximum=1000, title="Differences shown per table")},
 ) as dag:
     VerifyDatabaseOperator(task_id="verify", pool=MYSQL_POOL)

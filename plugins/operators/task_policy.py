@@ -15,6 +15,7 @@ from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
 
 from mysql_common.errors import is_transient
+from operators.dag_params import use_defaults_for_empty
 
 # Created by `make setup` (tools/setup.sh) and by the compose stack's init service; bounds the
 # number of concurrent MySQL sessions of migration, backup and restore tasks.
@@ -39,6 +40,8 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "retry_policy": RetryTransientOnly(),
+    # A trigger-form field left empty runs with its declared default (operators/dag_params.py).
+    "on_execute_callback": use_defaults_for_empty,
 }
 
 F = TypeVar("F", bound=Callable)

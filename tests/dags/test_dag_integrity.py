@@ -37,6 +37,7 @@ print(json.dumps({
     "files": {stat.file: stat.dag_num for stat in bag.dagbag_stats},
     "dags": {dag_id: {
         "file": dag.fileloc, "tags": sorted(dag.tags), "default_args": sorted(dag.default_args),
+        "params": {name: dag.params.get_param(name).dump() for name in dag.params},
         "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries,
                               "retry_policy": t.retry_policy is not None,
                               "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
@@ -204,3 +205,25 @@ def test_a_failed_task_fails_the_run_of_every_dag_with_a_teardown_and_the_teardo
                 setups = [u for u in task["upstream"] if shape[u]["setup"]]
                 if task["teardown"] and (not setups or any(run["tasks"][s] == "success" for s in setups)):
                     assert run["tasks"][teardown] == "success", (dag_id, failing, teardown, run)
+
+
+def shown_as_required(schema: dict) -> bool:
+    """Airflow 3.3's trigger form (ui/dist, the flexible form's required check): a field is
+    required when its schema has a type that does not admit null, whatever its default."""
+    kind = schema.get("type")
+    return bool(kind) and (not isinstance(kind, list) or "null" not in kind)
+
+
+def test_trigger_forms_mark_no_field_with_a_default_as_required(fresh_install):
+    wrong = [f"{dag_id}.{name}" for dag_id, dag in fresh_install["dags"].items()
+             for name, param in dag["params"].items()
+             if param["value"] is not None and shown_as_required(param["schema"])]
+    assert not wrong, f"fields with a default shown as required in the trigger form: {wrong}"
+
+
+def test_every_trigger_form_field_says_its_default_and_its_effect(fresh_install):
+    for dag_id, dag in fresh_install["dags"].items():
+        for name, param in dag["params"].items():
+            description = param["description"] or ""
+            assert "Default: " in description, f"{dag_id}.{name}: the description does not say its default"
+            assert len(description.split("Default: ")[0].strip()) > 10, f"{dag_id}.{name}: no effect described"

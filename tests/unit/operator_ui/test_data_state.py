@@ -1,0 +1,114 @@
+"""The data-state page's readers and HTML over files written by the project's own writers:
+a backup history with a gap and drills (manifests' to_json through LocalStorage), migration
+reports (sqlite_to_mysql.report.write), a cutover report and an approval journal."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+from approvals import journal
+from data_state import page, readers, svg
+from mysql_hardening import incidents
+from sqlite_to_mysql import cutover, report
+from tests.support.data_state_fixtures import DRILL_RTOS, MISSING, SERVER, write_backup_history
+
+
+def no_runs(directory, dags):
+    return None
+
+
+def test_backup_chain_shows_every_full_the_gap_and_the_drills(tmp_path):
+    storage = write_backup_history(tmp_path / "backups")
+    section = readers.backups(storage)
+    assert not section.problems
+    [chain] = section.items
+    assert chain["server"] == SERVER
+    assert [f["backup_id"] for f in chain["fulls"]] == ["20260301T020000Z", "20260302T020000Z", "20260303T020000Z"]
+    assert [g["files"] for g in chain["gaps"]] == [list(MISSING)]
+    assert chain["gaps"][0]["from"] and chain["gaps"][0]["until"]
+    assert [d["rto_seconds"] for d in chain["drills"]] == list(DRILL_RTOS)
+    html = page.backups(section)
+    assert "Gap: binlog.000012, binlog.000013 missing" in html
+    assert html.count('class="gap"') == 1
+    assert "Drill RTO of srv" in html and html.count("<circle") >= 3 + 3 + 3  # sizes, durations, drills
+
+
+def test_a_binlog_missing_before_the_first_shipped_one_is_a_gap_too(tmp_path):
+    storage = write_backup_history(tmp_path / "backups")
+    storage.delete("srv/binlog/binlog.000003.json")  # the first full backup's start
+    [chain] = readers.backups(storage).items
+    assert ["binlog.000003"] in [g["files"] for g in chain["gaps"]]
+
+
+def test_a_broken_manifest_is_shown_as_a_problem_not_skipped(tmp_path):
+    storage = write_backup_history(tmp_path / "backups")
+    storage.put_bytes("srv/full/20260301T020000Z/manifest.json", b"{not json")
+    section = readers.backups(storage)
+    assert not section.items and "not a valid manifest" in section.problems[0]
+    assert "not a valid manifest" in page.backups(section)
+
+
+def verification(ok: bool) -> dict:
+    table = {"table": "Genre", "source_rows": 25, "target_rows": 25 if ok else 24, "quarantined": 0,
+             "checksum": "match" if ok else "differs", "seconds": 0.1, "copy_seconds": 0.2, "ok": ok, "issues": [],
+             "differences": [], "differing_rows": 0 if ok else 1}
+    return {"status": "OK" if ok else "MIGRATION_DATA_LOSS", "database": "shop", "tables": [table],
+            "totals": {"source_rows": 25, "target_rows": table["target_rows"], "quarantined": 0,
+                       "verify_seconds": 0.1, "copy_seconds": 0.2}, "database_issues": [], "inherited_orphans": []}
+
+
+def test_migration_runs_link_to_the_run_that_wrote_them_and_say_when_counts_differ(tmp_path):
+    run_id = "manual__2026-03-01T10:00:00+00:00"
+    directory = report.report_dir(run_id, str(tmp_path))
+    report.write(directory, "verification", verification(False), report.verification_markdown(verification(False)))
+    plan = {"source_path": "/x.sqlite", "flavor": "mariadb", "server_version": "10.11", "database": "shop",
+            "integrity": "ok", "blockers": [], "warnings": ["<script>alert(1)</script>"], "tables": [],
+            "not_migrated": [], "name_map": {"Order Items": "Order_Items"}}
+    report.write(directory, "preflight", plan, report.preflight_markdown(plan))
+    section = readers.migration_runs(tmp_path, lambda d, dags: ("sqlite_to_mysql_migration", run_id)
+                                     if d == directory.name else None)
+    html = page.migrations(section)
+    assert 'href="../dags/sqlite_to_mysql_migration/runs/manual__2026-03-01T10%3A00%3A00%2B00%3A00"' in html
+    assert 'class="bad">MIGRATION_DATA_LOSS' in html and "Order_Items" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_cutover_runs_show_freeze_changes_and_approvals(tmp_path):
+    directory = tmp_path / "run1"
+    result = {"mode": "switch", "outcome": "switched", "frozen_seconds": 0.21, "catch_up": {"changes": 120},
+              "drain": {"changes": 3}, "switch": [{"action": "settings_file", "path": "/srv/db.json"}]}
+    report.write(directory, "cutover", result, cutover.markdown("cutover", result))
+    journal.record(directory, journal.entry(
+        dag_id="sqlite_to_mysql_cutover", run_id="r", task_id="approve_switch", try_number=1,
+        decision=journal.APPROVED, by={"id": "alice", "name": "alice"}, at=datetime(2026, 3, 1, tzinfo=timezone.utc),
+        asked_at="", deadline=None, assigned_users=[], subject="Switch", evidence={}, body="", gated_tasks=[]))
+    section = readers.cutover_runs(tmp_path, no_runs)
+    html = page.cutovers(section, readers.approvals_without_report(tmp_path, {"run1"}, no_runs))
+    assert "approved by alice at 2026-03-01T00:00:00+00:00" in html
+    assert re.search(r"<td class=n>0.21</td><td class=n>120</td><td class=n>3</td>", html)
+    assert "Writes frozen per run" in html
+
+
+def test_missing_sources_say_no_data_and_forbidden_sections_say_so(tmp_path):
+    assert readers.migration_runs(tmp_path / "absent", no_runs).items == []
+    html = page.render(user="bob", sections={"migrations": readers.Section(), "incidents": None})
+    assert page.NO_DATA in html and "you may not read the runs of mysql_health_monitor" in html
+
+
+def test_incidents_open_and_resolved():
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    state = incidents.update(None, [{"key": "conn", "status": "alert", "code": "CONNECTION_POOL_EXHAUSTED",
+                                     "summary": "95% of max_connections"},
+                                    {"key": "lag", "status": "alert", "code": "REPLICATION_LAG_HIGH",
+                                     "summary": "lag 300 s"}], now)
+    state = incidents.update(state, [{"key": "lag", "status": "ok", "summary": "lag 1 s"}], now)
+    section = readers.incidents({"mysql_health_state__mysql_monitor": json.loads(json.dumps(state))})
+    assert sorted((i["code"], i["status"]) for i in section.items) == [
+        ("CONNECTION_POOL_EXHAUSTED", "open"), ("REPLICATION_LAG_HIGH", "resolved (notice pending)")]
+
+
+def test_svg_escapes_labels_and_draws_nothing_without_points():
+    assert svg.line_chart("t", {"a": []}, "s") == ""
+    drawn = svg.line_chart("<b>", {"<i>": [("2026-03-01T00:00:00+00:00", 1.0)]}, "s")
+    assert "<b>" not in drawn and "&lt;b&gt;" in drawn and drawn.startswith("<svg")
