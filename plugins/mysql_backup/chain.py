@@ -215,6 +215,128 @@ def _choose_full(fulls: list[FullManifest], backup_id: str | None, target: datet
     return before[-1]
 
 
+# --- what each backup can replay (verify, the data-state page) ----------------------------
+
+@dataclass(frozen=True)
+class Reach:
+    """One full backup's binlog chain: the files of its epoch it needs (from its position to the
+    newest the epoch should hold) that the storage lacks. epoch None: taken without a binary
+    log (full.position None), or its epoch was deleted from the storage."""
+
+    full: FullManifest
+    epoch: Epoch | None
+    missing: tuple[int, ...] = ()
+    newest: bool = False  # the newest backup of its database: what it lacks is a problem, not a warning
+
+    def names(self) -> list[str]:
+        return _names(self.full.position.file, self.missing)
+
+    @property
+    def head_lost(self) -> str | None:
+        """The newest binlog the epoch's head says was shipped, when it is among the missing."""
+        head = self.epoch.head if self.epoch else None
+        if head and head.last_shipped and binlog_index(head.last_shipped)[1] in self.missing:
+            return head.last_shipped
+        return None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Consecutive binlogs of one epoch that full backups need and the storage lacks."""
+
+    epoch: str
+    files: tuple[str, ...]
+    since: str | None         # last event of the stored file before it, else the backup starting in it
+    until: str | None         # first event of the stored file after it; None: nothing stored after it
+    backups: tuple[str, ...]  # whose point-in-time recovery stops before it
+    newest_lost: bool         # it holds the newest file the epoch's head says was shipped
+
+
+@dataclass(frozen=True)
+class Reset:
+    """A binlog numbering (epoch) that follows another: no recovery crosses from one to the other."""
+
+    previous: str
+    epoch: Epoch
+    reason: str
+    unprotected: bool  # the newest epoch and no full backup starts in it: changes since cannot be restored
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A database restored over itself on the backed-up server (a RestoreBreak)."""
+
+    record: RestoreBreak
+    unprotected: bool  # the newest backup of that database is older: take a full backup
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    reaches: list[Reach]        # every full backup, in the order given (oldest first)
+    gaps: list[Gap]             # by epoch, then file number
+    resets: list[Reset]         # oldest first
+    crossings: list[Crossing]
+
+
+def check_chains(fulls: list[FullManifest], epochs: dict[str, Epoch],
+                 breaks: list[RestoreBreak] = ()) -> ChainCheck:
+    """The binlog chain as verify judges it and the data-state page shows it (one rule, so the
+    two never disagree): per full backup what it lacks of its epoch, those holes per epoch,
+    the numbering resets, and the restores over the database itself. fulls oldest first."""
+    newest = {}
+    for full in fulls:  # oldest first: the last one per database wins
+        newest[full.database] = full
+    reaches = []
+    for full in fulls:
+        epoch = epochs.get(full.position.epoch) if full.position else None
+        missing: tuple[int, ...] = ()
+        if epoch is not None:
+            start, last = binlog_index(full.position.file)[1], _expected_last(epoch)
+            missing = tuple(i for i in range(start, (last if last is not None else start - 1) + 1)
+                            if i not in epoch.binlogs)
+        reaches.append(Reach(full, epoch, missing, newest[full.database] is full))
+    gaps = []
+    for epoch_id, epoch in sorted(epochs.items()):
+        needing = [r for r in reaches if r.epoch is epoch and r.missing]
+        holes = sorted({i for r in needing for i in r.missing})
+        for run in _runs(holes):
+            affected = [r for r in needing if set(run) & set(r.missing)]
+            before, after = epoch.binlogs.get(run[0] - 1), epoch.binlogs.get(run[-1] + 1)
+            gaps.append(Gap(epoch_id, tuple(_names(affected[0].full.position.file, run)),
+                            before.last_event_at if before else min(r.full.consistent_at for r in affected),
+                            after.first_event_at if after else None, tuple(r.full.backup_id for r in affected),
+                            any(r.head_lost and binlog_index(r.head_lost)[1] in run for r in affected)))
+    ordered = [e for _, e in sorted(epochs.items())]
+    starts = {f.position.epoch for f in fulls if f.position}
+    resets = [Reset(previous.id, epoch,
+                    (epoch.head.began_after or {}).get("reason", "a new numbering") if epoch.head else "a new numbering",
+                    epoch is ordered[-1] and epoch.id not in starts and bool(starts))
+              for previous, epoch in zip(ordered, ordered[1:])]
+    crossings = []
+    for crossed in breaks:
+        latest = newest.get(crossed.database)
+        crossings.append(Crossing(crossed, bool(latest is not None and latest.position
+                                                and parse_iso(latest.consistent_at) < parse_iso(crossed.at))))
+    return ChainCheck(reaches, gaps, resets, crossings)
+
+
+def _names(like: str, numbers) -> list[str]:
+    """File names of these numbers, with the base and digits of `like`."""
+    base, _ = binlog_index(like)
+    return [binlog_name(base, i, _width(like)) for i in numbers]
+
+
+def _runs(numbers: list[int]) -> list[list[int]]:
+    """[3, 4, 7] -> [[3, 4], [7]]"""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][-1] == n - 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return runs
+
+
 # --- retention ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -28,11 +28,11 @@ from typing import Callable
 from mysql_common.errors import PermanentError
 
 from mysql_backup.catalog import Catalog, load_catalog
-from mysql_backup.chain import binlog_name
+from mysql_backup.chain import Crossing, Reset, check_chains
 from mysql_backup.crypto import AgeKey
 from mysql_backup.epochs import Identification
 from mysql_backup.errors import BackupCorruption, StageFailed, TransientStageFailed
-from mysql_backup.manifest import Layout, StoredObject, binlog_index, human, parse_iso, utc_now
+from mysql_backup.manifest import Layout, StoredObject, human, parse_iso, utc_now
 from mysql_backup.pipeline import CHUNK, Command, run_pipeline
 from mysql_backup.storage import Storage
 from mysql_backup.tools import ToolSet
@@ -178,60 +178,47 @@ def _check_fulls(catalog: Catalog, report: VerifyReport, where: str) -> None:
 
 
 def _check_chains(catalog: Catalog, report: VerifyReport) -> None:
-    newest = {}
-    for full in catalog.fulls:  # oldest first: the last one per database wins
-        newest[full.database] = full
-    for full in catalog.fulls:
+    checked = check_chains(catalog.fulls, catalog.epochs, catalog.breaks)
+    for reach in checked.reaches:
+        full = reach.full
         if full.position is None:
             report.warnings.append(f"backup {full.backup_id}: taken without binary log (no point-in-time recovery)")
             continue
-        epoch = catalog.epochs.get(full.position.epoch)
-        base, start = binlog_index(full.position.file)
-        if epoch is None:
-            message = (f"backup {full.backup_id}: its binlog epoch {full.position.epoch} is missing from the storage "
-                       "(binlogs and epoch.json deleted): no point-in-time recovery from this backup")
-            (report.problems["chain"] if newest[full.database] is full else report.warnings).append(message)
+        found = report.problems["chain"] if reach.newest else report.warnings
+        if reach.epoch is None:
+            found.append(f"backup {full.backup_id}: its binlog epoch {full.position.epoch} is missing from the "
+                         "storage (binlogs and epoch.json deleted): no point-in-time recovery from this backup")
             continue
-        chain = epoch.binlogs
-        numbers = [i for i in chain if i >= start]
-        if epoch.head and epoch.head.last_shipped:
-            numbers.append(binlog_index(epoch.head.last_shipped)[1])
-        if not numbers:
+        if not reach.missing:
             continue
-        missing = [i for i in range(start, max(numbers) + 1) if i not in chain]
-        if not missing:
-            continue
-        width = len(full.position.file.rsplit(".", 1)[1])
-        names = ", ".join(binlog_name(base, i, width) for i in missing[:20])
+        names = ", ".join(reach.names()[:20])
         message = (f"backup {full.backup_id}: binlog chain broken, missing {names} (epoch {full.position.epoch}): "
                    "point-in-time recovery from this backup stops before the hole")
-        if epoch.head and epoch.head.last_shipped and binlog_index(epoch.head.last_shipped)[1] in missing:
-            message += f"; {epoch.head.last_shipped} is the newest binlog shipped (epoch.json) and is gone"
-        (report.problems["chain"] if newest[full.database] is full else report.warnings).append(message)
-    _check_epochs(catalog, report)
-    _check_breaks(catalog, report, newest)
+        if reach.head_lost:
+            message += f"; {reach.head_lost} is the newest binlog shipped (epoch.json) and is gone"
+        found.append(message)
+    _check_epochs(checked.resets, report)
+    _check_breaks(checked.crossings, report)
 
 
-def _check_breaks(catalog: Catalog, report: VerifyReport, newest: dict) -> None:
+def _check_breaks(crossings: list[Crossing], report: VerifyReport) -> None:
     """A database restored over itself: problem until a full backup follows, then a warning."""
-    for crossed in catalog.breaks:
+    for crossing in crossings:
+        crossed = crossing.record
         text = (f"database {crossed.database} was restored over itself at {human(parse_iso(crossed.at))} (from "
                 f"backup {crossed.backup_id}): point-in-time recovery cannot cross that time")
-        latest = newest.get(crossed.database)
-        if latest is not None and latest.position and parse_iso(latest.consistent_at) < parse_iso(crossed.at):
+        if crossing.unprotected:
             report.add("chain", text + "; no full backup since: take one now")
         else:
             report.warnings.append(text)
 
 
-def _check_epochs(catalog: Catalog, report: VerifyReport) -> None:
+def _check_epochs(resets: list[Reset], report: VerifyReport) -> None:
     """A reset: problem while no full backup starts in the newest epoch, then a warning."""
-    starts = {f.position.epoch for f in catalog.fulls if f.position}
-    for previous, epoch in zip(list(catalog.epochs.values()), list(catalog.epochs.values())[1:]):
-        why = (epoch.head.began_after or {}).get("reason", "a new numbering") if epoch.head else "a new numbering"
-        text = (f"the binlog numbering was reset: epoch {epoch.id} follows {previous.id} ({why}); point-in-time "
-                "recovery cannot cross from one to the other")
-        if epoch is catalog.newest_epoch and epoch.id not in starts and starts:
+    for reset in resets:
+        text = (f"the binlog numbering was reset: epoch {reset.epoch.id} follows {reset.previous} ({reset.reason}); "
+                "point-in-time recovery cannot cross from one to the other")
+        if reset.unprotected:
             report.add("chain", text + ", and no full backup starts in the newest epoch: changes since the reset "
                                        "cannot be restored; take a full backup now")
         else:
