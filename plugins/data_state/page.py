@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from data_state import svg
 from data_state.readers import Section
+from mysql_backup.manifest import human, parse_iso
 
 NO_DATA = "no data yet"
 STYLE = """
@@ -68,6 +69,14 @@ def _size(n: int | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+def _when(text: str | None) -> str | None:
+    """A manifest's ISO time as messages give it (whole seconds, UTC); anything else as it is."""
+    try:
+        return human(parse_iso(text)) if text else text
+    except (TypeError, ValueError):
+        return text
 
 
 def _status(ok: bool, text: str) -> Html:
@@ -168,6 +177,51 @@ def cutovers(section: Section | None, decisions: Section | None) -> str:
     return "".join(out) + _problems(decisions)
 
 
+def _chain_findings(chain: dict) -> str:
+    """What mysql_backup_verify says of the chain (mysql_backup.chain.check_chains), in words."""
+    out = []
+    for e in chain["epochs"]:
+        if e["follows"]:
+            text = (f'Binlog numbering reset: epoch {e["epoch"]} follows {e["follows"]} ({e["reason"]}); '
+                    "point-in-time recovery cannot cross from one to the other")
+            if e["unprotected"]:
+                out.append(f'<p class="bad">{escape(text)}, and no full backup starts in it: changes since the '
+                           "reset cannot be restored until a full backup is taken.</p>")
+            else:
+                out.append(f'<p class="muted">{escape(text)}.</p>')
+    for gap in chain["gaps"]:
+        lost = "; the newest binlog shipped is among them" if gap["newest_lost"] else ""
+        out.append(f'<p class="bad">Gap: {escape(", ".join(gap["files"]))} missing (epoch {escape(gap["epoch"])})'
+                   f'; no point-in-time recovery from {escape(_when(gap["from"]) or "the previous backup")} until '
+                   f'{escape(_when(gap["until"]) or "the next binlog shipped")}; recovery from backup(s) '
+                   f'{escape(", ".join(gap["backups"]))} stops before it{lost}.</p>')
+    for lost in chain["lost_epochs"]:
+        out.append(f'<p class="bad">Backup {escape(lost["backup_id"])}: its binlog epoch {escape(lost["epoch"])} '
+                   "is missing from the storage: no point-in-time recovery from it.</p>")
+    for c in chain["crossings"]:
+        text = (f'Database {c["database"]} was restored over itself at {_when(c["at"])} (from backup '
+                f'{c["backup_id"]}): '
+                "point-in-time recovery cannot cross that time")
+        out.append(f'<p class="bad">{escape(text)}; no full backup since.</p>' if c["unprotected"]
+                   else f'<p class="muted">{escape(text)}.</p>')
+    troubled = chain["gaps"] or chain["lost_epochs"] or any(e["unprotected"] for e in chain["epochs"]) or any(
+        c["unprotected"] for c in chain["crossings"])
+    if chain["binlogs"] and not troubled:
+        out.append(f'<p class="ok">Binlog chain complete: {len(chain["binlogs"])} files in '
+                   f'{len(chain["epochs"])} epoch(s), {escape(_when(chain["binlogs"][0]["first_event_at"]))} to '
+                   f'{escape(_when(chain["binlogs"][-1]["last_event_at"]))}.</p>')
+    return "".join(out)
+
+
+def _epoch_state(epoch: dict, gaps: list[dict]) -> Html:
+    holes = [g for g in gaps if g["epoch"] == epoch["epoch"]]
+    if holes:
+        return _status(False, f"{sum(len(g['files']) for g in holes)} file(s) missing")
+    if epoch["unprotected"]:
+        return _status(False, "no full backup since the reset")
+    return _status(True, "complete" if epoch["backups"] else "no backup starts in it")
+
+
 def backups(section: Section | None) -> str:
     out = ["<h2 id=backups>Backups</h2>"]
     if (empty := _empty(section, "the backup DAGs")) is not None:
@@ -175,28 +229,32 @@ def backups(section: Section | None) -> str:
     for chain in section.items:
         server = chain["server"]
         out.append(f"<h3>Server {escape(server)}</h3>")
-        out.append(svg.chain_timeline(f"Binlog chain of {server}", chain["fulls"], chain["binlogs"], chain["gaps"]))
-        if chain["gaps"]:
-            for gap in chain["gaps"]:
-                out.append(f'<p class="bad">Gap: {escape(", ".join(gap["files"]))} missing; no point-in-time '
-                           f'recovery from {escape(gap["from"] or "the previous backup")} until '
-                           f'{escape(gap["until"] or "the next binlog shipped")}.</p>')
-        elif chain["binlogs"]:
-            out.append(f'<p class="ok">Binlog chain complete: {len(chain["binlogs"])} files, '
-                       f'{escape(chain["binlogs"][0]["first_event_at"])} to '
-                       f'{escape(chain["binlogs"][-1]["last_event_at"])}.</p>')
+        out.append(svg.chain_timeline(f"Binlog chain of {server}", chain["fulls"], chain["binlogs"], chain["gaps"],
+                                      chain["epochs"]))
+        out.append(_chain_findings(chain))
+        if chain["epochs"]:
+            out.append(table(["binlog epoch (numbering)", "began", "follows (reset)", "files", "first", "last",
+                              "covers from", "to", "full backups starting in it", "chain"],
+                             [[e["epoch"], _when(e["began_at"]), e["follows"], e["files"], e["first"], e["last"],
+                               _when(e["from"]), _when(e["until"]), ", ".join(e["backups"]),
+                               _epoch_state(e, chain["gaps"])] for e in reversed(chain["epochs"])], {3}))
         fulls = chain["fulls"]
         out.append(svg.line_chart(f"Full backup size of {server} (MB)",
                                   {"size": [(f["finished_at"], f["bytes"] / 1e6) for f in fulls]}, "MB"))
         out.append(svg.line_chart(f"Full backup duration of {server} (s)",
                                   {"duration": [(f["finished_at"], f["seconds"]) for f in fulls]}, "seconds"))
-        out.append(table(["backup", "database", "finished (UTC)", "size", "duration s", "binlog position", "run"],
-                         [[f["backup_id"], f["database"], f["finished_at"], _size(f["bytes"]), f["seconds"],
-                           f["position"], Html(run_link(("mysql_full_backup", f["run_id"]) if f["run_id"] else None,
-                                                        "full_backup"))] for f in reversed(fulls)], {3, 4}))
+        out.append(table(["backup", "database", "finished", "size", "duration s", "binlog position",
+                          "binlog epoch", "run"],
+                         [[f["backup_id"], f["database"], _when(f["finished_at"]), _size(f["bytes"]), f["seconds"],
+                           f["position"], f["epoch"],
+                           Html(run_link(("mysql_full_backup", f["run_id"]) if f["run_id"] else None, "full_backup"))]
+                          for f in reversed(fulls)], {3, 4}))
         if chain["incomplete"]:
             out.append(f'<p class="bad">Interrupted backups without manifest: '
                        f'{escape(", ".join(chain["incomplete"]))}</p>')
+        if chain["unmanifested_binlogs"]:
+            out.append(f'<p class="muted">{chain["unmanifested_binlogs"]} binlog object(s) without manifest '
+                       '(interrupted shipping; not part of the chain).</p>')
         drills = chain["drills"]
         out.append(f"<h3>Restore drills of {escape(server)} ({dag_link('mysql_restore_drill')})</h3>")
         if drills:
@@ -205,8 +263,8 @@ def backups(section: Section | None) -> str:
                                                if not d.get("problems")],
                                        "failed drill": [(d["started_at"], d.get("rto_seconds") or 0) for d in drills
                                                         if d.get("problems")]}, "seconds"))
-            out.append(table(["started (UTC)", "backup", "RTO s", "tables compared", "result"],
-                             [[d["started_at"], d.get("backup_id"), d.get("rto_seconds"), d.get("tables_compared"),
+            out.append(table(["started", "backup", "RTO s", "tables compared", "result"],
+                             [[_when(d["started_at"]), d.get("backup_id"), d.get("rto_seconds"), d.get("tables_compared"),
                                _status(not d.get("problems"), "; ".join(d.get("problems") or []) or "identical")]
                               for d in reversed(drills)], {2, 3}))
         else:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from mysql_backup.catalog import load_catalog
-from mysql_backup.chain import binlog_name
-from mysql_backup.manifest import Layout, binlog_index, parse_iso
+from mysql_backup.chain import check_chains
+from mysql_backup.manifest import Layout, parse_iso
 from mysql_backup.storage import Storage
 
 MIGRATION_DAGS = ("sqlite_to_mysql_migration", "sqlite_to_mysql_verify")
@@ -130,33 +130,39 @@ def servers(storage: Storage) -> list[str]:
 
 
 def backup_chain(storage: Storage, server: str) -> dict:
-    """Full backups, shipped binlogs with the gaps in the chain, drills, for one server."""
+    """Full backups, binlog epochs with the gaps in their chains, drills, for one server. The
+    gaps, resets and restores over the database are mysql_backup.chain.check_chains's, the
+    rule mysql_backup_verify applies, so the page and verify never disagree."""
     catalog = load_catalog(storage, Layout(server))
+    checked = check_chains(catalog.fulls, catalog.epochs, catalog.breaks)
     fulls = [{"backup_id": f.backup_id, "database": f.database, "run_id": f.run_id,
               "started_at": f.started_at, "finished_at": f.finished_at, "consistent_at": f.consistent_at,
               "bytes": sum(o.size for o in f.objects),
               "seconds": (parse_iso(f.finished_at) - parse_iso(f.started_at)).total_seconds(),
-              "position": str(f.position) if f.position else None} for f in catalog.fulls]
-    binlogs, gaps = [], []
-    by_base: dict[str, dict[int, object]] = {}
-    for manifest in catalog.binlogs.values():
-        base, index = binlog_index(manifest.name)
-        by_base.setdefault(base, {})[index] = manifest
-    for base, chain in sorted(by_base.items()):
-        width = len(next(iter(chain.values())).name.rsplit(".", 1)[1])
-        needed = [binlog_index(f.position.file)[1] for f in catalog.fulls
-                  if f.position and binlog_index(f.position.file)[0] == base]
-        start = min([*needed, min(chain)])
-        missing = [i for i in range(start, max(chain) + 1) if i not in chain]
-        for index in sorted(chain):
-            m = chain[index]
-            binlogs.append({"name": m.name, "first_event_at": m.first_event_at, "last_event_at": m.last_event_at,
-                            "bytes": m.object.size, "shipped_at": m.shipped_at})
-        for run in _runs_of(missing):
-            before, after = chain.get(run[0] - 1), chain.get(run[-1] + 1)
-            gaps.append({"files": [binlog_name(base, i, width) for i in run],
-                         "from": before.last_event_at if before else None,
-                         "until": after.first_event_at if after else None})
+              "position": str(f.position) if f.position else None,
+              "epoch": f.position.epoch if f.position else None} for f in catalog.fulls]
+    binlogs = [{"epoch": m.epoch, "name": m.name, "first_event_at": m.first_event_at,
+                "last_event_at": m.last_event_at, "bytes": m.object.size, "shipped_at": m.shipped_at}
+               for m in catalog.binlogs()]
+    resets = {r.epoch.id: r for r in checked.resets}
+    epochs = []
+    for epoch_id, epoch in catalog.epochs.items():
+        files = [epoch.binlogs[i] for i in sorted(epoch.binlogs)]
+        reset = resets.get(epoch_id)
+        epochs.append({
+            "epoch": epoch_id, "began_at": epoch.head.began_at if epoch.head else None,
+            "follows": reset.previous if reset else None, "reason": reset.reason if reset else None,
+            "unprotected": bool(reset and reset.unprotected), "files": len(files),
+            "first": files[0].name if files else None, "last": files[-1].name if files else None,
+            "from": files[0].first_event_at if files else None,
+            "until": files[-1].last_event_at if files else None,
+            "backups": [f.backup_id for f in catalog.fulls if f.position and f.position.epoch == epoch_id]})
+    gaps = [{"epoch": g.epoch, "files": list(g.files), "from": g.since, "until": g.until,
+             "backups": list(g.backups), "newest_lost": g.newest_lost} for g in checked.gaps]
+    lost_epochs = [{"backup_id": r.full.backup_id, "epoch": r.full.position.epoch} for r in checked.reaches
+                   if r.full.position and r.epoch is None]
+    crossings = [{"database": c.record.database, "at": c.record.at, "backup_id": c.record.backup_id,
+                  "unprotected": c.unprotected} for c in checked.crossings]
     drills, problems = [], []
     for info in storage.list(f"{server}/drills/"):
         try:
@@ -164,19 +170,10 @@ def backup_chain(storage: Storage, server: str) -> dict:
         except (OSError, ValueError) as exc:
             problems.append(f"{info.key}: unreadable ({exc})")
     drills.sort(key=lambda d: d.get("started_at") or "")
-    return {"server": server, "fulls": fulls, "binlogs": binlogs, "gaps": gaps, "drills": drills,
+    return {"server": server, "fulls": fulls, "binlogs": binlogs, "epochs": epochs, "gaps": gaps,
+            "lost_epochs": lost_epochs, "crossings": crossings, "drills": drills,
             "incomplete": sorted(catalog.incomplete), "unmanifested_binlogs": len(catalog.unmanifested_binlogs),
             "problems": problems}
-
-
-def _runs_of(numbers: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and runs[-1][-1] == n - 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return runs
 
 
 def backups(storage: Storage | None) -> Section:

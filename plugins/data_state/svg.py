@@ -9,6 +9,7 @@ from html import escape
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 GAP = "#d62728"
+EPOCH_SHADES = ["#2ca02c", "#98c379"]  # binlogs of successive epochs
 W, H, LEFT, RIGHT, TOP, BOTTOM = 760, 220, 64, 16, 24, 36
 
 
@@ -74,9 +75,11 @@ def line_chart(title: str, series: dict[str, list[tuple]], y_label: str) -> str:
     return "".join(out)
 
 
-def chain_timeline(title: str, fulls: list[dict], binlogs: list[dict], gaps: list[dict]) -> str:
-    """The binlog chain of one server over time: shipped binlogs in green, gaps in red, full
-    backups as ticks. A gap with an unknown end is drawn to the last known moment."""
+def chain_timeline(title: str, fulls: list[dict], binlogs: list[dict], gaps: list[dict],
+                   epochs: list[dict] = ()) -> str:
+    """The binlog chain of one server over time: shipped binlogs in green (alternating shades
+    per epoch), gaps in red, each numbering reset as a dashed line where its epoch's first file
+    begins, full backups as ticks. A gap with an unknown end is drawn to the last known moment."""
     moments = [_t(f["consistent_at"]) for f in fulls]
     moments += [_t(b[k]) for b in binlogs for k in ("first_event_at", "last_event_at")]
     if not moments:
@@ -89,11 +92,24 @@ def chain_timeline(title: str, fulls: list[dict], binlogs: list[dict], gaps: lis
     lane_b, lane_f = TOP + 40, TOP + 110
     out.append(f'<text x="{LEFT - 4}" y="{lane_b + 14}" font-size="10" text-anchor="end">binlogs</text>')
     out.append(f'<text x="{LEFT - 4}" y="{lane_f + 4}" font-size="10" text-anchor="end">full</text>')
+    shade = {e["epoch"]: EPOCH_SHADES[n % len(EPOCH_SHADES)] for n, e in enumerate(epochs)}
     for b in binlogs:
         a, c = x(_t(b["first_event_at"])), x(_t(b["last_event_at"]))
-        out.append(f'<rect x="{a:.1f}" y="{lane_b}" width="{max(c - a, 2):.1f}" height="20" fill="#2ca02c" '
-                   f'stroke="#fff"><title>{escape(b["name"])}: {escape(b["first_event_at"])} to '
+        epoch = b.get("epoch")
+        out.append(f'<rect x="{a:.1f}" y="{lane_b}" width="{max(c - a, 2):.1f}" height="20" '
+                   f'fill="{shade.get(epoch, EPOCH_SHADES[0])}" stroke="#fff"><title>{escape(b["name"])}'
+                   f'{f" (epoch {escape(epoch)})" if epoch else ""}: {escape(b["first_event_at"])} to '
                    f'{escape(b["last_event_at"])}</title></rect>')
+    for e in epochs:
+        if not e.get("follows") or not e.get("from"):
+            continue
+        a = x(_t(e["from"]))
+        out.append(f'<line class="reset" x1="{a:.1f}" y1="{TOP + 14}" x2="{a:.1f}" y2="{H - BOTTOM}" stroke="#555" '
+                   f'stroke-dasharray="4 3"><title>binlog numbering reset: epoch {escape(e["epoch"])} follows '
+                   f'{escape(e["follows"])}</title></line>')
+        left = a > (LEFT + W - RIGHT) / 2  # the label on the side with room
+        out.append(f'<text x="{a - 3 if left else a + 3:.1f}" y="{lane_f + 28}" font-size="10" fill="#555" '
+                   f'text-anchor="{"end" if left else "start"}">numbering reset: epoch {escape(e["epoch"])}</text>')
     for g in gaps:
         a = x(_t(g["from"])) if g["from"] else LEFT + 6
         c = x(_t(g["until"])) if g["until"] else W - RIGHT - 6

@@ -1,8 +1,9 @@
 """Approvals and the data-state page, as an operator meets them in the Airflow UI (headless
 Chromium) on this checkout's Airflow (api-server, scheduler, dag-processor): a gate approved in
 Required Actions runs its step; a rejected one and an unanswered one change nothing and say so;
-the data-state page shows a migration run, a backup chain with a gap and the drills; an
-anonymous request gets nothing. Screenshots go to test-artifacts/browser/ (operator-ui-*.png).
+the data-state page shows a migration run, a backup chain with a gap, a binlog numbering reset
+and the drills; an anonymous request gets nothing. Screenshots go to test-artifacts/browser/
+(operator-ui-*.png).
 
 The stack loads only the tiny gate DAGs (tests/browser/dags) and the migration DAG; the backup
 history is written in the storage's real format (tests/support/data_state_fixtures.py), the
@@ -22,7 +23,7 @@ from mysql_hardening import incidents
 from sqlite_to_mysql.report import report_dir
 from tests.browser.test_migration_ui import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.airflow_stack import MIGRATION_DAG, AirflowStack, connection_uri
-from tests.support.data_state_fixtures import write_backup_history
+from tests.support.data_state_fixtures import RESET_EPOCH, write_backup_history
 from tests.support.paths import DATASETS, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.slow]
@@ -42,7 +43,7 @@ class UiStack:
         self.markers.mkdir()
         source = tmp / "source.sqlite"
         source.write_bytes((DATASETS / "chinook.sqlite").read_bytes())
-        write_backup_history(tmp / "backups")
+        write_backup_history(tmp / "backups", reset="followed")
         # An explicit size: main's server-settings check fails setup_target on the autosized -1 a
         # server without performance_schema reports (raised with the lead, not this test's subject).
         self.mariadb = PrivateMariaDB(options={"performance-schema-events-statements-history-long-size": 10000})
@@ -185,7 +186,7 @@ def test_only_named_approvers_may_answer_and_no_answer_changes_nothing(ui):
     assert (entry["decision"], entry["by"]) == ("no answer", None)
 
 
-def test_data_state_page_shows_a_migration_a_backup_gap_and_the_drills(ui, browser):
+def test_data_state_page_shows_a_migration_a_backup_gap_a_reset_and_the_drills(ui, browser):
     run_id = "ui_migration"
     ui.api.trigger(MIGRATION_DAG, {"include_tables": ["Genre", "MediaType"]}, run_id)
     state = ui.api.wait_for_run(MIGRATION_DAG, run_id, timeout=600)
@@ -201,6 +202,10 @@ def test_data_state_page_shows_a_migration_a_backup_gap_and_the_drills(ui, brows
     assert frame.locator("p.bad", has_text="Gap: binlog.000012, binlog.000013 missing").count() == 1
     assert frame.locator("svg title", has_text="Drill RTO of srv").count() == 1
     assert frame.locator("svg rect.gap").count() == 1
+    # The numbering reset: its own epoch (a dashed line on the timeline, a row of its own), not a gap.
+    assert frame.locator("p.muted", has_text=f"Binlog numbering reset: epoch {RESET_EPOCH} follows").count() == 1
+    assert frame.locator("svg line.reset").count() == 1
+    assert frame.locator("td", has_text=RESET_EPOCH).count() >= 2  # the epoch's row, the backup taken in it
     assert frame.get_by_text("CONNECTION_POOL_EXHAUSTED").count() == 1
     shot(page, "data-state")
     frame.locator("summary").first.click()

@@ -1,5 +1,6 @@
 """The data-state page's readers and HTML over files written by the project's own writers:
-a backup history with a gap and drills (manifests' to_json through LocalStorage), migration
+a backup history with a gap, a numbering reset and drills (manifests' and epoch heads' to_json
+at the storage layout's keys, through LocalStorage), migration
 reports (sqlite_to_mysql.report.write), a cutover report and an approval journal."""
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ import json
 import re
 from datetime import datetime, timezone
 
+import pytest
+
 from approvals import journal
 from data_state import page, readers, svg
+from mysql_backup.manifest import Layout
+from mysql_backup.verify import verify_backups
 from mysql_hardening import incidents
 from sqlite_to_mysql import cutover, report
-from tests.support.data_state_fixtures import DRILL_RTOS, MISSING, SERVER, write_backup_history
+from tests.support.data_state_fixtures import AFTER_RESET, DRILL_RTOS, MISSING, RESET_EPOCH, SERVER, \
+    write_backup_history, write_reset
+from tests.unit.backup.backup_builders import EPOCH
 
 
 def no_runs(directory, dags):
@@ -36,9 +43,54 @@ def test_backup_chain_shows_every_full_the_gap_and_the_drills(tmp_path):
 
 def test_a_binlog_missing_before_the_first_shipped_one_is_a_gap_too(tmp_path):
     storage = write_backup_history(tmp_path / "backups")
-    storage.delete("srv/binlog/binlog.000003.json")  # the first full backup's start
+    storage.delete(Layout(SERVER).binlog_manifest(EPOCH, "binlog.000003"))  # the first full backup's start
     [chain] = readers.backups(storage).items
     assert ["binlog.000003"] in [g["files"] for g in chain["gaps"]]
+
+
+def test_a_numbering_reset_is_shown_as_a_new_epoch_not_as_a_gap(tmp_path):
+    storage = write_backup_history(tmp_path / "backups", reset="unprotected")
+    section = readers.backups(storage)
+    [chain] = section.items
+    assert [(e["epoch"], e["follows"], e["first"], e["last"]) for e in chain["epochs"]] == [
+        (EPOCH, None, "binlog.000003", "binlog.000060"), (RESET_EPOCH, EPOCH, "binlog.000001", "binlog.000006")]
+    assert [g["files"] for g in chain["gaps"]] == [list(MISSING)]  # binlog.000001.. again is no hole
+    html = page.backups(section)
+    assert re.search(rf'<p class="bad">Binlog numbering reset: epoch {RESET_EPOCH} follows {EPOCH} \(RESET was '
+                     r"executed[^<]*no full backup starts in it", html)
+    assert html.count('class="reset"') == 1  # the dashed line on the timeline
+    write_reset(storage, followed=True)
+    section = readers.backups(storage)
+    [chain] = section.items
+    assert chain["fulls"][-1]["backup_id"] == AFTER_RESET and chain["fulls"][-1]["epoch"] == RESET_EPOCH
+    html = page.backups(section)
+    assert f'<p class="muted">Binlog numbering reset: epoch {RESET_EPOCH} follows {EPOCH}' in html
+    assert "no full backup starts in it" not in html
+
+
+VERIFY_GAP = re.compile(r"binlog chain broken, missing (?P<files>[^(]+) \(epoch (?P<epoch>\S+)\)")
+
+
+@pytest.mark.parametrize("reset", [None, "unprotected", "followed"])
+@pytest.mark.parametrize("deleted", [(), ((EPOCH, "binlog.000003"),), ((EPOCH, "binlog.000060"),),
+                                     ((EPOCH, "binlog.000040"), (RESET_EPOCH, "binlog.000006")),
+                                     ((RESET_EPOCH, "binlog.000003"), (RESET_EPOCH, "binlog.000004"))])
+def test_the_page_names_the_gaps_and_resets_that_verify_names(tmp_path, reset, deleted):
+    storage = write_backup_history(tmp_path / "backups", reset=reset)
+    for epoch, name in deleted:
+        if storage.stat(Layout(SERVER).binlog_manifest(epoch, name)):
+            storage.delete(Layout(SERVER).binlog_manifest(epoch, name))
+    said = verify_backups(storage, SERVER)
+    verified = {(m["epoch"], name) for text in said.problems["chain"] + said.warnings
+                for m in VERIFY_GAP.finditer(text) for name in m["files"].split(", ")}
+    [chain] = readers.backups(storage).items
+    assert {(g["epoch"], name) for g in chain["gaps"] for name in g["files"]} == verified
+    assert MISSING[0] in {name for _, name in verified}
+    resets = {(e["epoch"], e["follows"], e["unprotected"]) for e in chain["epochs"] if e["follows"]}
+    assert resets == {(m[1], m[2], "no full backup starts in the newest epoch" in text)
+                      for text in said.problems["chain"] + said.warnings
+                      for m in [re.search(r"numbering was reset: epoch (\S+) follows (\S+)", text)] if m}
+    assert bool(resets) == (reset is not None)
 
 
 def test_a_broken_manifest_is_shown_as_a_problem_not_skipped(tmp_path):
