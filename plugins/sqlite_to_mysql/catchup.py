@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
@@ -27,9 +26,8 @@ from decimal import Decimal
 
 from mysql_common.errors import mysql_errno
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, sqlite_functions, target_capture, target_state
+from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_capture, target_state
 from sqlite_to_mysql.capture import CHANGELOG, Transaction, changes_after, key_columns
-from sqlite_to_mysql.copy import MAX_STATEMENT_BYTES, _row_json
 from sqlite_to_mysql.cutover_errors import CatchUpTooSlow, CutoverError, FreezeTimeout
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
@@ -183,31 +181,22 @@ class ForwardSync:
                 raise self._explain(tp, chunk, exc) from None
             if bad:
                 scan = rowid if tp.copy_by_rowid else ", ".join(tp.key_source)
-                values = ", ".join(f"typeof({qi(c.source)}), CAST({qi(c.source)} AS BLOB)" for c in tp.columns)
-                sql = (f"SELECT {', '.join(tp.key_source)}, {scan}, {row_sql.problems_sql(tp)}, {values} "
-                       f"FROM {qi(tp.source)} WHERE {where} AND ({bad})")
+                sql = (f"SELECT {', '.join(tp.key_source)}, {scan}, {row_sql.problems_sql(tp)}, "
+                       f"{row_transport.cells_sql(tp)} FROM {qi(tp.source)} WHERE {where} AND ({bad})")
                 width = 1 if tp.copy_by_rowid else n
                 for row in self.src.execute(sql, params):
                     quarantined[tuple(row[:n])] = (list(row[n:n + width]), row[n + width],
-                                                   _row_json(tp, row[n + width + 1:]))
+                                                   row_transport.row_json(tp, row[n + width + 1:]))
         return present, quarantined
 
     def _explain(self, tp: TablePlan, keys: list[tuple], exc: Exception) -> Exception:
         """A value written after preflight that does not fit its planned type: name it."""
-        for key in keys:
-            where, params = sqlite_in(tp.key_source, [key])
-            for col in tp.columns:
-                try:
-                    self.src.execute(f"SELECT {row_sql.sql_literal(col)} FROM {qi(tp.source)} WHERE {where}",
-                                     params).fetchall()
-                except sqlite3.OperationalError:
-                    value = self.src.execute(f"SELECT {qi(col.source)} FROM {qi(tp.source)} WHERE {where}",
-                                             params).fetchone()
-                    return TypeConflictError(
-                        f"{tp.source}.{col.source} at key {list(key)}: {value[0] if value else None!r} was written "
-                        f"after the migration planned {col.ddl_type} for it and does not fit; widen the column "
-                        f"(type_overrides) and migrate again, or migrate with on_type_conflict=quarantine")
-        return exc
+        where, params = sqlite_in(tp.key_source, keys)
+        found = row_transport.explain(
+            self.src, tp, tp.key_source, where, params,
+            hint="it was written after the migration planned the column; widen the column (type_overrides) and "
+                 "migrate again, or migrate with on_type_conflict=quarantine")
+        return found or exc
 
     def _write(self, tp: TablePlan, keys: dict, present: dict, quarantined: dict) -> Applied:
         cur = self.dst.cursor()
@@ -219,14 +208,7 @@ class ForwardSync:
             cur.execute(f"DELETE FROM {table} WHERE {where}", params)
         columns = ([quote(tp.key_target[0])] if tp.hidden_rowid else []) + [quote(c.target) for c in tp.columns]
         prefix = f"REPLACE INTO {table} ({', '.join(columns)}) VALUES "
-        batch, size = [], 0
-        for key, line in present.items():
-            if batch and size + len(line) > MAX_STATEMENT_BYTES:
-                self._replace(tp, prefix, batch)
-                batch, size = [], 0
-            batch.append((key, line))
-            size += len(line) + 1
-        if batch:
+        for batch in row_transport.statements(list(present.items()), lambda item: len(item[1])):
             self._replace(tp, prefix, batch)
         if tp.quarantine_columns:
             self._requarantine(tp, keys, quarantined)
@@ -238,8 +220,8 @@ class ForwardSync:
         except Exception as exc:
             if mysql_errno(exc) not in REFUSED_VALUE_ERRORS:
                 raise
-            match = re.search(r"at row (\d+)", str(exc))
-            key = list(batch[int(match.group(1)) - 1][0]) if match and int(match.group(1)) <= len(batch) else "?"
+            row = row_transport.row_at(str(exc))
+            key = list(batch[row - 1][0]) if row and row <= len(batch) else "?"
             raise TypeConflictError(
                 f"{tp.source} at key {key}: MySQL refused a value written after the migration planned the "
                 f"column types ({exc}); widen the column (type_overrides) and migrate again, or migrate with "
@@ -256,12 +238,7 @@ class ForwardSync:
         for chunk in chunks(texts):
             cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s AND source_key IN "
                         f"({', '.join('%s' for _ in chunk)})", [tp.target, *chunk])
-        if quarantined:
-            cur.executemany(
-                f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, row_data, "
-                f"created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
-                [(self.quarantine_run_id, tp.target, json.dumps(scan), problems, row)
-                 for scan, problems, row in quarantined.values()])
+        row_transport.quarantine(cur, self.quarantine_run_id, tp.target, list(quarantined.values()))
 
 
 def _group(entries, plan_of) -> dict[str, dict[tuple, set]]:

@@ -7,8 +7,6 @@ release the GIL), which keeps both cores busy; memory holds at most two batches.
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
 import queue
@@ -19,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, target_state
+from sqlite_to_mysql import row_sql, row_transport, target_state
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.plan import TablePlan
@@ -28,7 +26,6 @@ from sqlite_to_mysql.target_state import Checkpoint
 
 log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = 32 * 1024 * 1024
-MAX_STATEMENT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -86,11 +83,7 @@ def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan
     try:
         for batch in reader.batches():
             loaded = loader.load(batch.lines, batch.rows)
-            if batch.quarantined:
-                cur.executemany(
-                    f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, "
-                    f"row_data, created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
-                    [(run_id, tp.target, json.dumps(k), p, r) for k, p, r in batch.quarantined])
+            row_transport.quarantine(cur, run_id, tp.target, batch.quarantined)
             cp.last_key = batch.keys_last
             cp.rows_copied += loaded
             cp.rows_quarantined += len(batch.quarantined)
@@ -147,9 +140,7 @@ class _Reader:
                 f"ORDER BY {self.rowid} LIMIT ?)" for where in ("1", after))
         self.bad_sql = None
         if bad:
-            # REAL as itself: CAST(real AS BLOB) keeps only 15 significant digits
-            cols = ", ".join(f"typeof({qi(c.source)}), CASE WHEN typeof({qi(c.source)}) = 'real' THEN "
-                             f"{qi(c.source)} ELSE CAST({qi(c.source)} AS BLOB) END" for c in tp.columns)
+            cols = row_transport.cells_sql(tp)
             upper = f"({key_list}) <= ({', '.join('?' for _ in scan)})"
             self.bad_sql = (f"SELECT {key_list}, {row_sql.problems_sql(tp)}, {cols} FROM {qi(tp.source)} "
                             f"WHERE ({bad}) AND {{lower}} AND {{upper}} ORDER BY {key_list}")
@@ -242,7 +233,7 @@ class _Reader:
         out = []
         for row in self.src.execute(sql, params):
             key, problems, values = list(row[:n]), row[n], row[n + 1:]
-            out.append((key, problems, _row_json(self.tp, values)))
+            out.append((key, problems, row_transport.row_json(self.tp, values)))
         return out
 
     def _explain(self, exc: sqlite3.OperationalError, last) -> Exception:
@@ -250,59 +241,12 @@ class _Reader:
         (or a value the profile could not see): name the column, key and value."""
         if "user-defined function raised exception" not in str(exc) and "decode" not in str(exc):
             return exc
-        from sqlite_to_mysql.sqlite_functions import problem
-
-        where = f"WHERE ({', '.join(self.scan)}) > ({', '.join('?' for _ in self.scan)})" if last else ""
-        cols = ", ".join(f"CAST({qi(c.source)} AS BLOB), typeof({qi(c.source)})" for c in self.tp.columns)
-        sql = f"SELECT {', '.join(self.scan)}, {cols} FROM {qi(self.tp.source)} {where} ORDER BY " \
-              f"{', '.join(self.scan)} LIMIT ?"
-        n = len(self.scan)
-        for row in self.src.execute(sql, (*(last or []), self.rows)):
-            for i, col in enumerate(self.tp.columns):
-                raw, storage = row[n + 2 * i], row[n + 2 * i + 1]
-                value = _decode(raw, storage)
-                why = problem(col.kind, value, *(col.args + [None, None])[:2])
-                if why:
-                    return TypeConflictError(
-                        f"{self.tp.source}.{col.source} at key {list(row[:n])}: {why} (value changed since "
-                        f"preflight? rerun the DAG so preflight sees it, or set on_type_conflict)")
-        return exc
-
-
-def _decode(raw: bytes | None, storage: str):
-    if raw is None:
-        return None
-    if storage == "integer":
-        return int(raw)
-    if storage == "real":
-        return float(raw)
-    if storage == "text":
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw
-    return raw
-
-
-def _row_json(tp: TablePlan, values) -> str:
-    """Every value of a quarantined row, exactly: text as text, anything else losslessly."""
-    row = {}
-    for i, col in enumerate(tp.columns):
-        storage, raw = values[2 * i], values[2 * i + 1]
-        if raw is None:
-            row[col.source] = None
-        elif storage == "text":
-            try:
-                row[col.source] = {"text": raw.decode("utf-8")}
-            except UnicodeDecodeError:
-                row[col.source] = {"text_bytes_base64": base64.b64encode(raw).decode()}
-        elif storage == "blob":
-            row[col.source] = {"blob_base64": base64.b64encode(raw).decode()}
-        elif storage == "real":
-            row[col.source] = {"real": repr(raw)}  # shortest text that reads back as the same double
-        else:
-            row[col.source] = {storage: raw.decode()}
-    return json.dumps(row, ensure_ascii=False)
+        keys = ", ".join(self.scan)
+        where = f"({keys}) > ({', '.join('?' for _ in self.scan)})" if last else "1"
+        found = row_transport.explain(
+            self.src, self.tp, self.scan, f"{where} ORDER BY {keys} LIMIT ?", (*(last or []), self.rows),
+            hint="the value changed since preflight? rerun the DAG so preflight sees it, or set on_type_conflict")
+        return found or exc
 
 
 def load_data_sql(tp: TablePlan) -> str:
@@ -350,25 +294,16 @@ class _Loader:
             os.unlink(path)
 
     def _insert(self, lines: list[str]) -> int:
-        loaded, chunk, size = 0, [], 0
-        for line in lines:
-            if chunk and size + len(line) > MAX_STATEMENT_BYTES:
-                loaded += self._execute_insert(chunk)
-                chunk, size = [], 0
-            chunk.append(line)
-            size += len(line) + 1
-        if chunk:
-            loaded += self._execute_insert(chunk)
+        loaded = 0
+        for chunk in row_transport.statements(lines, len):
+            self.cur.execute(self.insert_prefix + ",".join(chunk))
+            loaded += self.cur.rowcount
         return loaded
-
-    def _execute_insert(self, chunk: list[str]) -> int:
-        self.cur.execute(self.insert_prefix + ",".join(chunk))
-        return self.cur.rowcount
 
     def _describe(self, warnings, lines: list[bytes]) -> str:
         parts = []
         for level, code, message in warnings:
-            row_no = _row_number(message)
+            row_no = row_transport.row_at(message)
             sample = lines[row_no - 1][:200].decode("utf-8", "replace") if row_no and row_no <= len(lines) else ""
             parts.append(f"{level} {code}: {message}" + (f" | row: {sample!r}" if sample else ""))
         return f"{self.tp.source}: MySQL changed or refused values of a batch (rolled back): " + "; ".join(parts)
@@ -378,10 +313,3 @@ class _Loader:
             self.cur.close()
         except Exception:
             pass
-
-
-def _row_number(message: str) -> int | None:
-    import re
-
-    match = re.search(r"at row (\d+)", message)
-    return int(match.group(1)) if match else None

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field, replace
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
-from sqlite_to_mysql import keys
+from sqlite_to_mysql import keys, row_sql
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
-from sqlite_to_mysql.plan import Conflict, ForeignKeyPlan, IndexPlan, Plan, TablePlan
+from sqlite_to_mysql.plan import Conflict, Plan, TablePlan
 from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile
+from sqlite_to_mysql.row_sql import raw_sql
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_scan import SourceScan, scan_source
 from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 POLICIES = ("fail", "widen", "quarantine")
 HIDDEN_ROWID = "_sqlite_rowid"
+MAX_ROWID = 2 ** 63 - 1
 
 
 @dataclass
@@ -294,6 +296,10 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
         if table.sequence and table.sequence > highest:
             tp.notes.append(f"AUTO_INCREMENT continues at {tp.auto_increment_next} (sqlite_sequence), above "
                             f"the highest id still present ({highest}): deleted ids are never reused")
+    if tp.auto_increment_next is not None and tp.auto_increment_next > MAX_ROWID:
+        plan.warnings.append(f"{table.name}: ids have reached {MAX_ROWID}, the largest rowid: MySQL refuses new rows "
+                             f"that do not give an id (SQLite does so with AUTOINCREMENT; without it, SQLite "
+                             f"picks an unused id at random, which MySQL cannot do)")
     for name, decision in decisions.items():
         _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions)
     tp.indexes = keys.index_plans(table, tp, server, plan)
@@ -313,6 +319,7 @@ def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, 
         policy = "fail"  # the operator chose this type; values that do not fit it are an error
     if policy == "widen":
         redo = _decide_columns(table, profile, server, settings, widen={col.source})[col.source]
+        redo.expected_conflicts = None  # the profile measured the declared kind's checks, not the new kind's
         again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
         if again is not None and redo.column.kind in ("text", "json"):
             # text that is not valid UTF-8 (the profile cannot see it): only bytes hold it as it is
@@ -321,6 +328,7 @@ def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, 
                                blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))
             redo = _decide_columns(table, replace(profile, columns={**profile.columns, col.source: as_bytes}),
                                    server, settings, widen={col.source})[col.source]
+            redo.expected_conflicts = None
             again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
         if again is None:
             index = tp.columns.index(col)
@@ -351,21 +359,18 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     col = decision.column
     c = qi(col.source)
     where = decision.prefilter.format(c=c)
-    arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
-        if col.kind in ("text", "json") else c
-    a, b = (col.args + [None, None])[:2]
     pk_null = "CASE WHEN {c} IS NULL THEN 'NULL in a primary key column' END".format(c=c)
     null_check = pk_null if "{c} IS NULL OR".format(c=c) in where else "NULL"
-    problem = f"coalesce({null_check}, s2m_problem(:kind, {arg}, :a, :b))"
-    key_select = ", ".join(key_source)
-    sql = (f"SELECT {key_select}, CAST({c} AS BLOB), typeof({c}), {problem} FROM {qi(table)} "
+    problem = f"coalesce({null_check}, {row_sql.problem_sql(col)})"
+    key_select = ", ".join(raw_sql(k) for k in key_source)
+    sql = (f"SELECT {key_select}, {raw_sql(c)}, typeof({c}), {problem} FROM {qi(table)} "
            f"WHERE ({where}) AND {problem} IS NOT NULL")
-    params = {"kind": col.kind, "a": a, "b": b, "non_ascii": NON_ASCII_GLOB}
+    params = {"non_ascii": NON_ASCII_GLOB}
     count, examples = 0, []
     for row in conn.execute(sql, params):
         count += 1
         if len(examples) < limit:
-            key = dict(zip(map(_key_name, key_source), row[:len(key_source)]))
+            key = dict(zip(map(_key_name, key_source), map(_key_value, row[:len(key_source)])))
             raw, storage, why = row[len(key_source):]
             examples.append({"key": key, "value": _show(raw, storage), "problem": why})
     if not count:
@@ -378,12 +383,28 @@ def _key_name(expr: str) -> str:
     return expr[1:-1].replace('""', '"') if expr.startswith('"') and expr.endswith('"') else expr
 
 
-def _show(raw: bytes | None, storage: str) -> str:
+def _show(raw, storage: str) -> str:
+    """A value as the operator recognizes it: text as text (bytes that are not UTF-8 escaped),
+    a BLOB in hex, a number at its exact shortest form."""
     if raw is None:
         return "NULL"
     if storage == "blob":
         return "x'" + excerpt(raw) + "'"
-    return excerpt(raw.decode("utf-8", "backslashreplace"))
+    if storage == "real":
+        return repr(raw)
+    if isinstance(raw, bytes):
+        return excerpt(raw.decode("utf-8", "backslashreplace"))
+    return excerpt(raw)
+
+
+def _key_value(raw):
+    """A key part read by raw_sql, as it can go into the plan's JSON."""
+    if isinstance(raw, bytes):
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "x'" + raw.hex() + "'"
+    return raw
 
 
 def _orphans(scan: SourceScan, plan: Plan, names: list[str]) -> None:

@@ -48,8 +48,9 @@ def value_sql(col: ColumnPlan) -> str:
         if storage.get("integer") or storage.get("real") or storage.get("blob"):
             return f"CASE WHEN typeof({c}) = 'text' THEN {c} ELSE s2m_text({c}, NULL, NULL) END"
         return c
-    if col.kind == "blob":
-        return c
+    if col.kind == "blob":  # numbers as their exact text (CAST(real AS BLOB) keeps 15 digits)
+        return f"CASE WHEN typeof({c}) = 'real' THEN s2m_text({c}, NULL, NULL) ELSE {c} END" \
+            if storage.get("real") else c
     if col.kind == "uuid":
         return (f"substr({c}, 1, 8) || '-' || substr({c}, 9, 4) || '-' || substr({c}, 13, 4) || '-' || "
                 f"substr({c}, 17, 4) || '-' || substr({c}, 21)")
@@ -140,18 +141,31 @@ def load_columns(tp: TablePlan, quote) -> tuple[str, str]:
     return ", ".join(names), (" SET " + ", ".join(sets)) if sets else ""
 
 
+def raw_sql(column_sql: str) -> str:
+    """The value as it is: text as its bytes (Python cannot decode text that is not UTF-8),
+    everything else as itself (a REAL keeps all its digits)."""
+    return f"CASE WHEN typeof({column_sql}) = 'text' THEN CAST({column_sql} AS BLOB) ELSE {column_sql} END"
+
+
+def problem_sql(col: ColumnPlan) -> str:
+    """Why the column's value does not fit its planned type (NULL when it does)."""
+    c = qi(col.source)
+    a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
+    return f"s2m_problem('{col.kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
+
+
+def _key_null(tp: TablePlan, col: ColumnPlan) -> bool:
+    return col.source in [k.strip('"').replace('""', '"') for k in tp.key_source] and not col.nullable
+
+
 def bad_row_sql(tp: TablePlan) -> str | None:
     """True for rows the quarantine policy sets aside (None when nothing is quarantined)."""
     parts = []
     for name in tp.quarantine_columns:
         col = tp.column(name)
-        c = qi(col.source)
-        arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
-            if col.kind in TEXT_KINDS else c
-        a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
-        check = f"s2m_problem('{col.kind}', {arg}, {a}, {b}) IS NOT NULL"
-        if col.source in [k.strip('"').replace('""', '"') for k in tp.key_source] and not col.nullable:
-            check = f"({c} IS NULL OR {check})"
+        check = f"{problem_sql(col)} IS NOT NULL"
+        if _key_null(tp, col):
+            check = f"({qi(col.source)} IS NULL OR {check})"
         parts.append(check)
     return " OR ".join(parts) if parts else None
 
@@ -161,12 +175,8 @@ def problems_sql(tp: TablePlan) -> str:
     items = []
     for name in tp.quarantine_columns:
         col = tp.column(name)
-        c = qi(col.source)
-        arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
-            if col.kind in TEXT_KINDS else c
-        a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
-        text = f"coalesce(CASE WHEN {c} IS NULL AND NOT {int(col.nullable)} THEN 'NULL in a key column' END, " \
-               f"s2m_problem('{col.kind}', {arg}, {a}, {b}))"
+        text = f"coalesce(CASE WHEN {qi(col.source)} IS NULL AND NOT {int(col.nullable)} THEN 'NULL in a key column' " \
+               f"END, {problem_sql(col)})"
         items.append(f"'{name.replace(chr(39), chr(39) * 2)}', {text}")
     return f"json_object({', '.join(items)})"
 
@@ -193,8 +203,6 @@ def canonical_sql(col: ColumnPlan) -> str:
         return f"s2m_double({c}, NULL, NULL)"
     if col.kind in ("datetime", "time", "date", "bool"):
         return value_sql(col)  # already MySQL's text where the fast path applies
-    if col.kind == "blob":
-        return f"CAST({c} AS BLOB)"
-    if col.kind in TEXT_KINDS:
+    if col.kind in ("blob",) + TEXT_KINDS:
         return f"CAST({value_sql(col)} AS BLOB)"
     return value_sql(col)

@@ -12,6 +12,7 @@ from sqlite_to_mysql.errors import TargetStateError
 from sqlite_to_mysql.plan import Plan, TablePlan
 
 log = logging.getLogger(__name__)
+BIGINT_MAX = 2 ** 63 - 1
 
 
 def create_database(server_conn, database: str, server: ServerInfo) -> bool:
@@ -101,8 +102,10 @@ def set_auto_increment(conn, plan: Plan) -> dict[str, int]:
         if tp.auto_increment_next is None:
             continue
         key = quote(tp.key_target[0])
-        cur.execute(f"SELECT COALESCE(MAX({key}), 0) + 1 FROM {quote(tp.target)}")
-        value = max(tp.auto_increment_next, int(cur.fetchone()[0]))
+        cur.execute(f"SELECT MAX({key}) FROM {quote(tp.target)}")
+        value = max(tp.auto_increment_next, int(cur.fetchone()[0] or 0) + 1)
+        if value > BIGINT_MAX:  # ids exhausted: the server's counter already stands past the last one
+            continue
         cur.execute(f"ALTER TABLE {quote(tp.target)} AUTO_INCREMENT = {int(value)}")
         result[tp.target] = value
     return result

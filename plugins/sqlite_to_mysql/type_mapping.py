@@ -144,6 +144,8 @@ def _int_type(d: Declared, prof: ColumnProfile, role: Role):
         return f"{d.int_type}{suffix}", (low, high)
     low, high = ranges["INT"]
     observed = [v for v in (prof.int_min, prof.int_max, role.sequence) if v is not None]
+    if role.rowid_alias:  # the id SQLite would issue next must fit too
+        observed.append(max(observed + [0]) + 1)
     if all(low <= v <= high for v in observed):
         return f"INT{suffix}", (low, high)
     low, high = ranges["BIGINT"]
@@ -213,10 +215,9 @@ def _widened(d: Declared, prof: ColumnProfile, role: Role):
     """The narrowest type that holds every value as it is."""
     kind = d.kind if d.kind != "unknown" else _inferred_kind(prof)
     why = "widened (on_type_conflict=widen): "
-    if prof.blobs and (prof.integers or prof.reals):
-        return "blob", _blob_type(prof, role), (None, None), why + "numbers and BLOBs: stored as bytes"
-    if prof.blobs and kind in ("text", "json"):
-        return "blob", _blob_type(prof, role), (None, None), why + "text with invalid UTF-8: stored as bytes"
+    if prof.blobs:  # BLOBs, or text that is not UTF-8: only bytes hold them as they are
+        return "blob", _blob_type(prof, role), (None, None), why + "BLOBs or text that is not UTF-8: stored " \
+            "as bytes (numbers as their exact text)"
     if kind in ("int", "bool", "decimal", "double") and not prof.texts and not prof.blobs and not prof.nonfinite:
         if not prof.reals:
             return "int", "BIGINT", (INT_RANGES["BIGINT"]), why + "BIGINT holds every integer"
@@ -366,6 +367,6 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
             suspicious = suspicious or prof.trailing_space
             where += " OR {c} GLOB '* '"
         return (pk_nulls if not suspicious else None), where
-    if kind == "blob":
-        return prof.integers + prof.reals + pk_nulls, null_clause + "typeof({c}) IN ('integer', 'real')"
+    if kind == "blob":  # bytes hold anything (numbers as their exact text)
+        return pk_nulls, null_clause + "0"
     raise AssertionError(kind)

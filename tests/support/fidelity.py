@@ -26,8 +26,8 @@ import struct
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import strategies as st
