@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import math
 import sqlite3
 from dataclasses import dataclass, field, replace
 
@@ -13,7 +14,7 @@ from sqlite_to_mysql import keys, row_sql
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import Conflict, Plan, TablePlan
-from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile
+from sqlite_to_mysql.profiling import NON_ASCII_GLOB, ProfileScan, TableProfile
 from sqlite_to_mysql.row_sql import raw_sql
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_scan import SourceScan, scan_source
@@ -86,6 +87,16 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
             plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
                                  f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
     profiles = scan.profiles
+    for name in names:
+        nulls = {c: profiles[name].columns[c].nulls for c in schema.tables[name].primary_key
+                 if c in profiles[name].columns}
+        if any(nulls.values()) and not schema.tables[name].without_rowid:
+            schema.tables[name] = _row_keyed(schema.tables[name])
+            plan.warnings.append(
+                f"{name}: primary key ({', '.join(nulls)}) holds NULL in {max(nulls.values())} rows (SQLite allows "
+                f"it outside INTEGER PRIMARY KEY and WITHOUT ROWID tables): MySQL gets a UNIQUE key on "
+                f"({', '.join(nulls)}), where NULLs stay distinct as in SQLite, and the rowid as its primary key "
+                f"(invisible column {HIDDEN_ROWID})")
     decisions: dict[str, dict[str, Decision]] = {}
     django = "django_migrations" in schema.tables
     uuids = map_with_connections(open_connection, lambda c, name: _django_uuid_columns(c, schema.tables[name]),
@@ -130,6 +141,15 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     _orphans(scan, plan, names)
     _not_migrated(schema, names, plan)
     return plan
+
+
+def _row_keyed(table: SourceTable) -> SourceTable:
+    """The table as MySQL gets it when its primary key cannot be MySQL's: the key becomes a
+    UNIQUE constraint (NULLs distinct, as SQLite treats them in a rowid table's key) and the
+    rowid becomes the row key."""
+    columns = [replace(c, pk_position=0) for c in table.columns]
+    indexes = [replace(i, origin="u") if i.origin == "pk" else i for i in table.indexes]
+    return replace(table, columns=columns, indexes=indexes, row_key_from=table.primary_key)
 
 
 def _django_uuid_columns(conn: sqlite3.Connection, table: SourceTable) -> set[str]:
@@ -279,7 +299,10 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
     tp = TablePlan(source=table.name, target=target, columns=columns, key_source=key_source,
                    key_target=key_target, copy_by_rowid=not table.without_rowid, hidden_rowid=hidden,
                    rows=profile.rows, bytes=profile.bytes)
-    if hidden:
+    if table.row_key_from:
+        tp.notes.append(f"primary key ({', '.join(table.row_key_from)}) holds NULL: it is a UNIQUE key in MySQL, "
+                        f"and the rowid, in the invisible column {HIDDEN_ROWID}, is the primary key")
+    elif hidden:
         tp.notes.append(f"no primary key in SQLite: the rowid is kept in the invisible column "
                         f"{HIDDEN_ROWID} (primary key), so every row stays addressable and duplicates survive")
     if any(c.generated for c in table.columns):
@@ -314,42 +337,58 @@ def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, 
         return
     col = decision.column
     where = f"{table.name}.{col.source}"
-    policy = settings.on_type_conflict
-    if f"{table.name}.{col.source}" in settings.type_overrides:
-        policy = "fail"  # the operator chose this type; values that do not fit it are an error
-    if policy == "widen":
-        redo = _decide_columns(table, profile, server, settings, widen={col.source})[col.source]
-        redo.expected_conflicts = None  # the profile measured the declared kind's checks, not the new kind's
-        again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
-        if again is not None and redo.column.kind in ("text", "json"):
-            # text that is not valid UTF-8 (the profile cannot see it): only bytes hold it as it is
-            prof = profile.columns[col.source]
-            as_bytes = replace(prof, blobs=max(1, prof.blobs),
-                               blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))
-            redo = _decide_columns(table, replace(profile, columns={**profile.columns, col.source: as_bytes}),
-                                   server, settings, widen={col.source})[col.source]
-            redo.expected_conflicts = None
-            again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
-        if again is None:
-            index = tp.columns.index(col)
-            tp.columns[index] = redo.column
-            decisions[col.source] = redo
-            redo.column.notes.append(f"{conflict.count} values did not fit {col.ddl_type} "
-                                     f"(first: {conflict.problem})")
-            return
-        conflict = again
-        policy = "fail"
+    override = settings.type_overrides.get(where)
+    # the operator chose an override: values that do not fit it are an error under every policy
+    policy = "fail" if override else settings.on_type_conflict
+    widened = None if override or policy == "quarantine" else \
+        widen_column(conn, table, tp.key_source, col.source, profile, server, settings)
+    if policy == "widen" and widened:
+        tp.columns[tp.columns.index(col)] = widened.column
+        decisions[col.source] = widened
+        widened.column.notes.append(f"{conflict.count} values did not fit {col.ddl_type} (first: {conflict.problem})")
+        return
     tp.conflicts.append(conflict)
     first = conflict.examples[0] if conflict.examples else {}
     if policy == "quarantine":
         tp.quarantine_columns.append(col.source)
         plan.warnings.append(f"{where}: {conflict.count} rows will be quarantined ({conflict.problem})")
         return
-    plan.blockers.append(
-        f"TYPE_CONFLICT {where} ({col.ddl_type}): {conflict.count} values do not fit; first at key "
-        f"{first.get('key')}: {first.get('value')!r} ({conflict.problem}). To proceed: set "
-        f"on_type_conflict to 'widen' (change the column type) or 'quarantine' (set those rows aside), "
-        f"or give type_overrides {{\"{where}\": \"<MySQL type>\"}}")
+    found = (f"TYPE_CONFLICT {where} ({col.ddl_type}): {conflict.count} values do not fit; first at key "
+             f"{first.get('key')}: {first.get('value')!r} ({conflict.problem}).")
+    if override:
+        plan.blockers.append(f"{found} The type override {override!r} does not hold them: change or remove that "
+                             f"type_overrides entry")
+        return
+    choices = [f"'widen' (the column becomes {widened.column.ddl_type})"] if widened and policy != "widen" else []
+    choices.append("'quarantine' (set those rows aside)")
+    text = f"{found} No MySQL type holds them as they are. " if policy == "widen" else f"{found} "
+    text += f"To proceed: set on_type_conflict to {' or '.join(choices)}"
+    if widened:
+        text += f", or give type_overrides {{\"{where}\": \"{widened.column.ddl_type}\"}}"
+    plan.blockers.append(text)
+
+
+def widen_column(conn, table: SourceTable, key_source: list[str], name: str, profile: TableProfile,
+                 server: ServerInfo, settings: Settings) -> Decision | None:
+    """The type `widen` gives a column: the narrowest that holds every value as it is, chosen
+    from a profile of every value (the first profile ran only the declared kind's checks).
+    None when no MySQL type holds them."""
+    full = ProfileScan(table, {name: "unknown"}, quick=False, only={name})
+    measured = replace(profile, columns={**profile.columns, name: full.finish(conn, [full.run(conn)]).columns[name]})
+    redo = _decide_columns(table, measured, server, settings, widen={name})[name]
+    redo.expected_conflicts = None
+    if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
+        return redo
+    if redo.column.kind in ("text", "json"):
+        # text that is not UTF-8 (no profile sees it): only bytes hold it as it is
+        prof = measured.columns[name]
+        as_bytes = replace(prof, blobs=max(1, prof.blobs), blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))
+        redo = _decide_columns(table, replace(measured, columns={**measured.columns, name: as_bytes}),
+                               server, settings, widen={name})[name]
+        redo.expected_conflicts = None
+        if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
+            return redo
+    return None
 
 
 def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, limit: int) -> Conflict | None:
@@ -359,9 +398,7 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     col = decision.column
     c = qi(col.source)
     where = decision.prefilter.format(c=c)
-    pk_null = "CASE WHEN {c} IS NULL THEN 'NULL in a primary key column' END".format(c=c)
-    null_check = pk_null if "{c} IS NULL OR".format(c=c) in where else "NULL"
-    problem = f"coalesce({null_check}, {row_sql.problem_sql(col)})"
+    problem = row_sql.problem_sql(col)
     key_select = ", ".join(raw_sql(k) for k in key_source)
     sql = (f"SELECT {key_select}, {raw_sql(c)}, typeof({c}), {problem} FROM {qi(table)} "
            f"WHERE ({where}) AND {problem} IS NOT NULL")
@@ -390,8 +427,8 @@ def _show(raw, storage: str) -> str:
         return "NULL"
     if storage == "blob":
         return "x'" + excerpt(raw) + "'"
-    if storage == "real":
-        return repr(raw)
+    if storage == "real":  # all its digits (SQLite's own text keeps 15), infinities as SQLite spells them
+        return repr(raw) if math.isfinite(raw) else ("Inf" if raw > 0 else "-Inf")
     if isinstance(raw, bytes):
         return excerpt(raw.decode("utf-8", "backslashreplace"))
     return excerpt(raw)

@@ -154,30 +154,16 @@ def problem_sql(col: ColumnPlan) -> str:
     return f"s2m_problem('{col.kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
 
 
-def _key_null(tp: TablePlan, col: ColumnPlan) -> bool:
-    return col.source in [k.strip('"').replace('""', '"') for k in tp.key_source] and not col.nullable
-
-
 def bad_row_sql(tp: TablePlan) -> str | None:
     """True for rows the quarantine policy sets aside (None when nothing is quarantined)."""
-    parts = []
-    for name in tp.quarantine_columns:
-        col = tp.column(name)
-        check = f"{problem_sql(col)} IS NOT NULL"
-        if _key_null(tp, col):
-            check = f"({qi(col.source)} IS NULL OR {check})"
-        parts.append(check)
+    parts = [f"{problem_sql(tp.column(name))} IS NOT NULL" for name in tp.quarantine_columns]
     return " OR ".join(parts) if parts else None
 
 
 def problems_sql(tp: TablePlan) -> str:
     """JSON object column -> problem for a quarantined row."""
-    items = []
-    for name in tp.quarantine_columns:
-        col = tp.column(name)
-        text = f"coalesce(CASE WHEN {qi(col.source)} IS NULL AND NOT {int(col.nullable)} THEN 'NULL in a key column' " \
-               f"END, {problem_sql(col)})"
-        items.append(f"'{name.replace(chr(39), chr(39) * 2)}', {text}")
+    items = [f"'{name.replace(chr(39), chr(39) * 2)}', {problem_sql(tp.column(name))}"
+             for name in tp.quarantine_columns]
     return f"json_object({', '.join(items)})"
 
 

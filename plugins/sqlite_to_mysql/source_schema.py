@@ -52,6 +52,7 @@ class SourceTable:
     autoincrement: bool = False
     sequence: int | None = None  # sqlite_sequence: the highest id ever issued
     sql: str = ""
+    row_key_from: list[str] = field(default_factory=list)  # the declared primary key, when the rowid replaces it
 
     @property
     def primary_key(self) -> list[str]:

@@ -85,7 +85,7 @@ def decide(name: str, target: str, declared_type: str, notnull: bool, prof: Colu
     col.default_sql = translate_default(default, kind)
     if default is not None and col.default_sql is None:
         col.notes.append(f"default {default!r} not carried over (no exact MySQL equivalent)")
-    expected, prefilter = _conflict_estimate(col, prof, role)
+    expected, prefilter = _conflict_estimate(col, prof)
     return Decision(col, expected, prefilter)
 
 
@@ -316,34 +316,32 @@ def translate_default(default: str | None, kind: str) -> str | None:
 
 # --- conflicts -------------------------------------------------------------------------
 
-def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tuple[int | None, str]:
+def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile) -> tuple[int | None, str]:
     """How many values will not fit (when the profile can tell), and the SQL that finds them."""
     kind = col.kind
-    pk_nulls = prof.nulls if role.in_primary_key and not role.rowid_alias else 0
-    null_clause = "{c} IS NULL OR " if pk_nulls else ""
     if kind == "int":
         low, high = col.args
         out_of_range = (prof.int_min is not None and prof.int_min < low) or \
                        (prof.int_max is not None and prof.int_max > high)
-        count = prof.reals + prof.texts + prof.blobs + pk_nulls
-        where = null_clause + "typeof({c}) NOT IN ('integer', 'null') OR {c} < %d OR {c} > %d" % (low, high)
+        count = prof.reals + prof.texts + prof.blobs
+        where = "typeof({c}) NOT IN ('integer', 'null') OR {c} < %d OR {c} > %d" % (low, high)
         return (None if out_of_range else count), where
     if kind == "decimal":
         p, s = col.args
         overflow = _int_digits(prof) > p - s or prof.numeric_scale > s
-        count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
-        where = null_clause + "typeof({c}) NOT IN ('integer', 'null')" + \
+        count = prof.non_numeric_text + prof.blobs + prof.nonfinite
+        where = "typeof({c}) NOT IN ('integer', 'null')" + \
             (" OR {c} NOT BETWEEN -%s AND %s" % ((10 ** (p - s) - 1,) * 2) if prof.integers else "")
         return (None if overflow else count), where
     if kind == "double":
         big_ints = any(v is not None and abs(v) > 2 ** 53 for v in (prof.int_min, prof.int_max))
-        count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
-        return (None if big_ints else count), null_clause + "typeof({c}) NOT IN ('integer', 'real', 'null') " \
+        count = prof.non_numeric_text + prof.blobs + prof.nonfinite
+        return (None if big_ints else count), "typeof({c}) NOT IN ('integer', 'real', 'null') " \
             "OR {c} NOT BETWEEN -9007199254740992 AND 9007199254740992"
     if kind == "bool":
         clean = not prof.reals and not prof.texts and not prof.blobs and \
             (prof.int_min is None or (prof.int_min >= 0 and prof.int_max <= 1))
-        return (pk_nulls if clean else None), null_clause + "typeof({c}) != 'null' AND {c} NOT IN (0, 1)"
+        return (0 if clean else None), "typeof({c}) != 'null' AND {c} NOT IN (0, 1)"
     if kind in ("datetime", "date", "time"):
         nonstandard = {"datetime": prof.nonstandard_datetime, "date": prof.nonstandard_date,
                        "time": prof.nonstandard_time}[kind]
@@ -351,12 +349,12 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
 
         fast = {"datetime": profiling.fast_datetime_sql, "date": profiling.fast_date_sql,
                 "time": profiling.fast_time_sql}[kind]("{c}")
-        return (pk_nulls if not nonstandard else None), null_clause + f"typeof({{c}}) != 'null' AND NOT {fast}"
+        return (0 if not nonstandard else None), f"typeof({{c}}) != 'null' AND NOT {fast}"
     if kind == "uuid":
         return 0, "0"
     if kind in ("text", "json"):
         suspicious = prof.non_ascii or prof.blobs or (kind == "json" and prof.invalid_json)
-        where = null_clause + "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
+        where = "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
         if kind == "json":
             where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
         limit, fixed = col.args[:2] if kind == "text" else (None, None)
@@ -366,7 +364,7 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
         if fixed:  # CHAR drops trailing spaces on read
             suspicious = suspicious or prof.trailing_space
             where += " OR {c} GLOB '* '"
-        return (pk_nulls if not suspicious else None), where
+        return (0 if not suspicious else None), where
     if kind == "blob":  # bytes hold anything (numbers as their exact text)
-        return pk_nulls, null_clause + "0"
+        return 0, "0"
     raise AssertionError(kind)

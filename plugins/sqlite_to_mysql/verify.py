@@ -23,7 +23,7 @@ from sqlite_to_mysql.source_schema import qi
 from sqlite_to_mysql.values import excerpt
 
 log = logging.getLogger(__name__)
-SEGMENTABLE_KINDS = ("int", "text", "blob")
+SEGMENTABLE_KINDS = {"int": "integer", "text": "text", "blob": "blob"}  # kind -> its own storage class
 SEGMENT_BYTES = 32 * 1024 * 1024  # upper bound; also at most half of max_allowed_packet
 ROW_CUT = 1260  # MySQL warning: row cut by GROUP_CONCAT()
 
@@ -84,8 +84,8 @@ class TableVerifier:
         self.target_values = [target_value_sql(c, flavor) for c in tp.columns]
         self.python_side = any(v is None for v in self.target_values)
         self.bad = row_sql.bad_row_sql(tp)
-        self.segmentable = all(tp.column(_unquote(k)).kind in SEGMENTABLE_KINDS
-                               for k in tp.key_source if _unquote(k) in {c.source for c in tp.columns})
+        self.segmentable = all(_orders_alike(tp.column(_unquote(k))) for k in tp.key_source
+                               if _unquote(k) in {c.source for c in tp.columns})
         self.differences: list[RowDifference] = []
         self.differing = 0
         self._size_segments()
@@ -241,7 +241,7 @@ class TableVerifier:
         n = len(self.tp.key_source)
         where, params = self._source_where(low, high)
         source = {}
-        sql = (f"SELECT {', '.join(self.tp.key_source)}, {', '.join(self.source_values)} "
+        sql = (f"SELECT {', '.join(map(row_sql.raw_sql, self.tp.key_source))}, {', '.join(self.source_values)} "
                f"FROM {qi(self.tp.source)} WHERE {where}")
         for row in self.src.execute(sql, params):
             source[_key_bytes(row[:n])] = (row[:n], row[n:])
@@ -269,6 +269,15 @@ class TableVerifier:
             self.differing += 1
             if len(self.differences) < self.max_examples:
                 self.differences.append(diff)
+
+
+def _orders_alike(col: ColumnPlan) -> bool:
+    """Do SQLite and MySQL order this key column's values alike, so that one key range means
+    the same rows on both sides? Only when every value has the storage class of the column's
+    kind (SQLite puts numbers before text before BLOBs; MySQL compares the stored bytes)."""
+    own = SEGMENTABLE_KINDS.get(col.kind)
+    return own is not None and not any(n for storage, n in col.storage.items()
+                                       if storage in ("integer", "real", "text", "blob") and storage != own)
 
 
 def _row_compare(cols: list[str], values: tuple, op: str) -> tuple[str, tuple]:

@@ -93,6 +93,7 @@ def q(name: str) -> str:
 
 
 def build(path: Path, db: Database) -> Path:
+    """Write the database; rows SQLite refuses are left out (what the file holds is the truth)."""
     conn = sqlite3.connect(path)
     if db.django:
         conn.execute('CREATE TABLE "django_migrations" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, '
@@ -109,7 +110,11 @@ def build(path: Path, db: Database) -> Path:
         for row in t.rows:
             marks = ", ".join("CAST(? AS TEXT)" if isinstance(v, TextBytes) else "?" for v in row)
             values = [v.raw if isinstance(v, TextBytes) else v for v in row]
-            conn.execute(f"INSERT OR IGNORE INTO {q(t.name)} ({', '.join(map(q, names))}) VALUES ({marks})", values)
+            try:
+                conn.execute(f"INSERT OR IGNORE INTO {q(t.name)} ({', '.join(map(q, names))}) VALUES ({marks})",
+                             values)
+            except sqlite3.IntegrityError:  # e.g. a non-integer in an INTEGER PRIMARY KEY
+                pass
     conn.commit()
     conn.close()
     return path

@@ -59,3 +59,68 @@ def test_numbers_in_a_blob_column_are_kept_as_their_exact_text(mysql_params, tmp
     db = Database([Table("t0", [Column("c0", "BLOB"), Column("c1", "")], "none", rows=[
         [b"\x00\xff", value], [value, b"raw"]])])
     assert not holds(db, mysql_params, tmp_path)
+
+
+def test_a_composite_primary_key_null_in_every_row_keeps_sqlites_meaning(
+        mysql_params, tmp_path, new_database, mysql_connect):
+    """SQLite lets a non-INTEGER primary key of a rowid table hold NULL (a documented legacy
+    quirk; a reference database has two key columns NULL in all ~24k rows). MySQL gets what
+    keeps SQLite's meaning: a UNIQUE key on those columns, where NULLs stay distinct, and the
+    rowid as the row key; the preflight reports it, under every policy, without blocking."""
+    rows = [[None, None, f"row {i}"] for i in range(40)] + [["a", 1, "keyed"], ["a", None, "half"]]
+    db = Database([Table("pairs", [Column("c0", "TEXT"), Column("c1", "INT"), Column("c2", "TEXT")], "pk",
+                         key_columns=["c0", "c1"], rows=rows)])
+    assert not holds(db, mysql_params, tmp_path)
+    database = new_database("null_key")
+    result = migrate(tmp_path / "source.sqlite3", database, mysql_params, tmp_path, on_type_conflict="widen")
+    assert result["status"] == "OK" and result["tables"][0]["target_rows"] == 42
+    cur = mysql_connect(database).cursor()
+    cur.execute("SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) FROM "
+                "information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'pairs' GROUP BY 1, 2",
+                (database,))
+    indexes = {name: (non_unique, cols) for name, non_unique, cols in cur.fetchall()}
+    assert indexes["PRIMARY"] == (0, "_sqlite_rowid")
+    assert (0, "c0,c1") in indexes.values()
+    with pytest.raises(Exception, match="Duplicate"):  # still a key where both parts are set
+        cur.execute("INSERT INTO pairs (c0, c1, c2) VALUES ('a', 1, 'again')")
+
+
+def test_null_in_a_primary_key_is_reported_by_the_preflight(tmp_path):
+    from mysql_common.session import ServerInfo
+    from sqlite_to_mysql.planner import Settings, build_plan
+    from sqlite_to_mysql.source import open_source
+    from sqlite_to_mysql.sqlite_functions import register
+
+    db = Database([Table("pairs", [Column("c0", "TEXT"), Column("c1", "INT")], "pk", key_columns=["c0", "c1"],
+                         rows=[[None, None], [None, None], ["x", 2]])])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    conn = register(open_source(path))
+    for policy in ("fail", "widen", "quarantine"):
+        plan = build_plan(conn, source_path=str(path), database="d",
+                          server=ServerInfo("mariadb", (10, 11, 0), "10.11.0-MariaDB"),
+                          settings=Settings(on_type_conflict=policy))
+        assert not plan.blockers, plan.blockers
+        warning = next(w for w in plan.warnings if "NULL" in w)
+        assert "pairs" in warning and "2 rows" in warning and "UNIQUE" in warning, warning
+        tp = plan.table("pairs")
+        assert tp.hidden_rowid and [c.nullable for c in tp.columns] == [True, True]
+        assert [(i.columns, i.unique) for i in tp.indexes] == [(["c0", "c1"], True)]
+    conn.close()
+
+
+def test_keys_that_are_not_utf8_text_are_read_as_bytes(mysql_params, tmp_path):
+    """A primary key part holding text that is not UTF-8 (in a BLOB column, where it is
+    allowed): every phase that reads keys reads them as their bytes."""
+    db = Database([Table("t0", [Column("c0", "BLOB"), Column("c1", "VARBINARY(8)")], "pk",
+                         key_columns=["c1", "c0"], unique=[["c1", "c0"]], rows=[
+                             [1.7976931348623157e308, 9.223372036854776e18], [b"a", "87ee407c"],
+                             [TextBytes(b"\xf3\xf1"), "\u00ddV\u00f3"], [-1.5e218, '{"a":1,"a":2}']])])
+    assert not holds(db, mysql_params, tmp_path)
+
+
+def test_a_widened_column_is_measured_for_its_new_type(mysql_params, tmp_path):
+    """A DECIMAL column with a 256-byte BLOB in a unique key: widening makes it bytes, sized
+    from a profile of every value, not from the decimal checks that were run first."""
+    db = Database([Table("t0", [Column("c0", "NUMERIC(5,3)"), Column("c1", "")], "none", unique=[["c0"]], rows=[
+        [bytes(range(256)), 1], ["1.", 2], [-900, 3], [float("-inf"), 4]])])
+    assert not holds(db, mysql_params, tmp_path, method="insert")
