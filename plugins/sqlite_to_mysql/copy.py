@@ -149,8 +149,8 @@ class _Reader:
             self.upper = upper
 
     def batches(self):
-        thread = threading.Thread(target=self._produce, name=f"read-{self.tp.target}", daemon=True)
-        thread.start()
+        self.thread = threading.Thread(target=self._produce, name=f"read-{self.tp.target}", daemon=True)
+        self.thread.start()
         while True:
             item = self.queue.get()
             if isinstance(item, BaseException):
@@ -160,11 +160,16 @@ class _Reader:
             yield item
 
     def stop(self) -> None:
+        """End the reading thread before returning: the caller may close the connection next,
+        and a query still running on a closed connection crashes the process."""
         self.stopping.set()
-        try:
-            self.queue.get_nowait()
-        except queue.Empty:
-            pass
+        thread = getattr(self, "thread", None)
+        while thread is not None and thread.is_alive():
+            self.src.interrupt()  # a long read ends at once (SQLITE_INTERRUPT)
+            try:
+                self.queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
 
     def _put(self, item) -> bool:
         while not self.stopping.is_set():

@@ -75,6 +75,8 @@ class TablePlan:
     bytes: int = 0
     auto_increment_next: int | None = None
     quarantine_columns: list[str] = field(default_factory=list)  # columns whose bad rows are quarantined
+    # unique keys (name -> source columns) whose rows sharing one MySQL value are quarantined
+    quarantine_keys: dict[str, list[str]] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -115,7 +117,7 @@ class Plan:
         """Identifies the decisions (not the run): a checkpoint made under another plan
         is not resumed."""
         decisions = [(t.source, t.target, [(c.target, c.ddl_type, c.collation) for c in t.columns],
-                      t.key_target, t.quarantine_columns) for t in self.tables]
+                      t.key_target, t.quarantine_columns, t.quarantine_keys) for t in self.tables]
         return hashlib.sha1(json.dumps(decisions, sort_keys=True).encode()).hexdigest()
 
     @classmethod

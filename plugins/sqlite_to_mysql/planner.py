@@ -323,10 +323,10 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
         plan.warnings.append(f"{table.name}: ids have reached {MAX_ROWID}, the largest rowid: MySQL refuses new rows "
                              f"that do not give an id (SQLite does so with AUTOINCREMENT; without it, SQLite "
                              f"picks an unused id at random, which MySQL cannot do)")
-    for name, decision in decisions.items():
+    for name, decision in list(decisions.items()):
         _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions)
+    _resolve_collisions(conn, table, tp, profile, server, settings, plan, decisions)
     tp.indexes = keys.index_plans(table, tp, server, plan)
-    keys.unique_collisions(conn, table, tp, plan)
     return tp
 
 
@@ -366,6 +366,56 @@ def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, 
     if widened:
         text += f", or give type_overrides {{\"{where}\": \"{widened.column.ddl_type}\"}}"
     plan.blockers.append(text)
+
+
+def _resolve_collisions(conn, table: SourceTable, tp: TablePlan, profile: TableProfile, server, settings,
+                        plan: Plan, decisions) -> None:
+    """Unique keys whose values, distinct in SQLite, become one value in MySQL: widened to
+    their text where that keeps them apart, quarantined, or named."""
+    for hit in keys.collisions(conn, table, tp):
+        where = f"{table.name} {hit.name}"
+        policy = settings.on_type_conflict
+        if policy == "quarantine":
+            tp.quarantine_keys[hit.name] = hit.columns
+            plan.warnings.append(f"{where}: {hit.rows} rows will be quarantined (values distinct in SQLite are one "
+                                 f"value in MySQL: {hit.example})")
+            continue
+        widened = _widen_key(conn, table, tp, hit, profile, server, settings)
+        if policy == "widen" and widened:
+            for decision in widened.values():
+                old = tp.column(decision.column.source)
+                decision.column.notes.append(f"{old.ddl_type} would make values of {hit.name} that are distinct in "
+                                             f"SQLite one value ({hit.example})")
+                tp.columns[tp.columns.index(old)] = decision.column
+                decisions[decision.column.source] = decision
+            continue
+        found = (f"KEY_COLLISION {where}: {hit.rows} rows in {hit.groups} groups are distinct in SQLite but one "
+                 f"value in MySQL, e.g. {hit.example}.")
+        if widened and policy != "widen":
+            types = ", ".join(f"{d.column.source} {d.column.ddl_type}" for d in widened.values())
+            plan.blockers.append(f"{found} To proceed: set on_type_conflict to 'widen' (keeps them as text: {types}) "
+                                 f"or 'quarantine' (set those rows aside), or make them distinct in SQLite")
+        else:
+            plan.blockers.append(f"{found} No MySQL type keeps them apart. To proceed: set on_type_conflict to "
+                                 f"'quarantine' (set those rows aside), or make them distinct in SQLite")
+
+
+def _widen_key(conn, table, tp: TablePlan, hit: keys.Collision, profile, server, settings) -> dict | None:
+    """The key's converted columns kept as their text, when that leaves no collision there."""
+    widened = {}
+    for name in hit.columns:
+        col = tp.column(name)
+        if col.kind in ("int", "text", "json", "blob") or f"{table.name}.{name}" in settings.type_overrides:
+            continue
+        decision = widen_column(conn, table, tp.key_source, name, profile, server, settings)
+        if decision is None:
+            return None
+        widened[name] = decision
+    if not widened:
+        return None
+    trial = replace(tp, columns=[widened[c.source].column if c.source in widened else c for c in tp.columns])
+    still = [h for h in keys.collisions(conn, table, trial) if h.columns == hit.columns]
+    return None if still else widened
 
 
 def widen_column(conn, table: SourceTable, key_source: list[str], name: str, profile: TableProfile,

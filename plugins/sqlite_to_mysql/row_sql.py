@@ -154,17 +154,57 @@ def problem_sql(col: ColumnPlan) -> str:
     return f"s2m_problem('{col.kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
 
 
-def bad_row_sql(tp: TablePlan) -> str | None:
-    """True for rows the quarantine policy sets aside (None when nothing is quarantined)."""
+def _value_bad_sql(tp: TablePlan) -> str | None:
     parts = [f"{problem_sql(tp.column(name))} IS NOT NULL" for name in tp.quarantine_columns]
     return " OR ".join(parts) if parts else None
 
 
+def _distinct_key_rows(tp: TablePlan, columns: list[str]) -> str:
+    """Rows a unique key constrains in MySQL: none with NULL in it (MySQL keeps those apart),
+    none set aside for its values."""
+    where = " AND ".join(f"{qi(c)} IS NOT NULL" for c in columns)
+    value_bad = _value_bad_sql(tp)
+    return where + (f" AND NOT ({value_bad})" if value_bad else "")
+
+
+def colliding_groups_sql(tp: TablePlan, columns: list[str]) -> str:
+    """SELECT of the MySQL forms (canonical values) of a unique key held by more than one
+    source row, with their row counts n."""
+    canon = ", ".join(canonical_sql(tp.column(c)) for c in columns)
+    return (f"SELECT {canon}, count(*) AS n FROM {qi(tp.source)} WHERE {_distinct_key_rows(tp, columns)} "
+            f"GROUP BY {canon} HAVING count(*) > 1")
+
+
+def _collides_sql(tp: TablePlan, columns: list[str]) -> str:
+    canon = ", ".join(canonical_sql(tp.column(c)) for c in columns)
+    return (f"({canon}) IN (SELECT {canon} FROM {qi(tp.source)} WHERE {_distinct_key_rows(tp, columns)} "
+            f"GROUP BY {canon} HAVING count(*) > 1)")
+
+
+def bad_row_sql(tp: TablePlan) -> str | None:
+    """True for rows the quarantine policy sets aside (None when nothing is quarantined): a
+    value that does not fit, or a key value another row also becomes in MySQL. (CASE keeps
+    the order: a value that does not convert is never converted for the key check.)"""
+    value_bad = _value_bad_sql(tp)
+    if not tp.quarantine_keys:
+        return value_bad
+    whens = ([f"WHEN {value_bad} THEN 1"] if value_bad else []) + \
+        [f"WHEN {_collides_sql(tp, cols)} THEN 1" for cols in tp.quarantine_keys.values()]
+    return f"(CASE {' '.join(whens)} ELSE 0 END)"
+
+
 def problems_sql(tp: TablePlan) -> str:
-    """JSON object column -> problem for a quarantined row."""
-    items = [f"'{name.replace(chr(39), chr(39) * 2)}', {problem_sql(tp.column(name))}"
-             for name in tp.quarantine_columns]
+    """JSON object column (or unique key) -> problem for a quarantined row."""
+    items = [f"'{_sql_text(name)}', {problem_sql(tp.column(name))}" for name in tp.quarantine_columns]
+    value_bad = _value_bad_sql(tp)
+    for label, cols in tp.quarantine_keys.items():
+        check = f"WHEN {_collides_sql(tp, cols)} THEN 'another row holds the same value in MySQL'"
+        items.append(f"'{_sql_text(label)}', CASE {f'WHEN {value_bad} THEN NULL ' if value_bad else ''}{check} END")
     return f"json_object({', '.join(items)})"
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def canonical_sql(col: ColumnPlan) -> str:

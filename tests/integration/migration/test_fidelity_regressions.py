@@ -124,3 +124,58 @@ def test_a_widened_column_is_measured_for_its_new_type(mysql_params, tmp_path):
     db = Database([Table("t0", [Column("c0", "NUMERIC(5,3)"), Column("c1", "")], "none", unique=[["c0"]], rows=[
         [bytes(range(256)), 1], ["1.", 2], [-900, 3], [float("-inf"), 4]])])
     assert not holds(db, mysql_params, tmp_path, method="insert")
+
+
+def test_a_copy_that_fails_leaves_no_reader_on_the_source_connection(tmp_path, new_database, mysql_params):
+    """When MySQL refuses a batch, the copy's reader thread (still reading the next batch on
+    the same SQLite connection) is finished before the error reaches the caller, who then
+    closes that connection: a query running on a closed connection crashes the process."""
+    import threading
+
+    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql.copy import copy_table
+    from sqlite_to_mysql.errors import TypeConflictError
+    from sqlite_to_mysql.planner import Settings
+    from sqlite_to_mysql.source import open_source
+    from tools.bench import connector
+
+    db = Database([Table("t0", [Column("c0", "TEXT")], "alias", rows=[[i, f"v{i % 7}"] for i in range(1, 5001)])])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    database = new_database("reader")
+    src, server = open_source(path), connector(mysql_params)()
+    plan = pipeline.preflight(src, source_path=str(path), database=database,
+                              server=pipeline.server_info(server), settings=Settings(batch_rows=100))
+    pipeline.setup_target(server, connector(mysql_params, database), plan, pipeline.server_info(server), run_id="r")
+    dst = connector(mysql_params, database)()
+    dst.cursor().execute("ALTER TABLE t0 ADD UNIQUE KEY (c0)")  # the data violates it from row 8 on
+    with pytest.raises(TypeConflictError):
+        copy_table(src, dst, plan.table("t0"), run_id="r", plan_fingerprint=plan.fingerprint, batch_rows=100)
+    assert not [t for t in threading.enumerate() if t.name.startswith("read-")]
+    src.close()
+    dst.close()
+    server.close()
+
+
+def test_key_values_distinct_only_by_storage_class_are_named_and_quarantinable(mysql_params, tmp_path):
+    """0 (integer) and '0' (text) are two keys in SQLite and one in any MySQL column: the
+    preflight names them (under fail and widen: no type keeps them apart, so widen is not
+    offered), and quarantine sets every row of such a group aside. Before: the copy failed
+    with a duplicate key."""
+    db = Database([Table("t0", [Column("c0", "VARCHAR(10)"), Column("c1", "")], "pk", key_columns=["c0", "c1"],
+                         rows=[["0", "0.0"], ["", 0], ["0", 0], ["7", "1"], ["0", "0"], ["x", b"0"]])])
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+    assert "KEY_COLLISION t0 primary key (c0, c1): 2 rows in 1 groups" in outcome.blocked, outcome.blocked
+    assert "'widen'" not in outcome.blocked and "'quarantine'" in outcome.blocked
+    quarantined = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "quarantine", "insert", tmp_path)
+    assert quarantined.conflicts == {("t0", "primary key (c0, c1)"): 2}, quarantined.conflicts
+
+
+def test_one_instant_written_two_ways_in_a_unique_key_is_kept_apart_by_widen(mysql_params, tmp_path):
+    """'…10:00:00Z' and '…10:00:00' are one DATETIME: widen keeps the column as text, where
+    they stay two values; fail offers it."""
+    db = Database([Table("t0", [Column("at", "DATETIME"), Column("v", "TEXT")], "alias", unique=[["at"]], rows=[
+        [1, "2020-01-01 10:00:00Z", "a"], [2, "2020-01-01 10:00:00", "b"], [3, "2020-01-02", "c"]])])
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+    assert "KEY_COLLISION t0 unique index t0_u0 (at)" in outcome.blocked and "'widen'" in outcome.blocked
