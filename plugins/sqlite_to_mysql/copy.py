@@ -77,14 +77,14 @@ def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan
     rows_before = cp.rows_copied
     avg = max(1, tp.bytes // max(1, tp.rows))
     rows_per_batch = max(1, min(batch_rows, MAX_BATCH_BYTES // avg))
-    reader = _Reader(src, tp, rows_per_batch, cp.last_key, method)
+    reader = _Reader(src, tp, rows_per_batch, row_transport.decode_key(cp.last_key), method)
     loader = _Loader(dst, tp, method)
     last_log = time.monotonic()
     try:
         for batch in reader.batches():
             loaded = loader.load(batch.lines, batch.rows)
             row_transport.quarantine(cur, run_id, tp.target, batch.quarantined)
-            cp.last_key = batch.keys_last
+            cp.last_key = row_transport.encode_key(batch.keys_last)
             cp.rows_copied += loaded
             cp.rows_quarantined += len(batch.quarantined)
             target_state.write_checkpoint(cur, tp.target, cp)
@@ -118,35 +118,27 @@ class _Reader:
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.stopping = threading.Event()
         self.rowid = rowid_expr([c.source for c in tp.columns])
-        scan = [self.rowid] if tp.copy_by_rowid else tp.key_source
-        self.scan = scan
-        bad = row_sql.bad_row_sql(tp)
-        key_list = ", ".join(scan)
-        after = f"({key_list}) > ({', '.join('?' for _ in scan)})"
-        line = row_sql.line_sql(tp, self.rowid, method)
-        good = f" AND NOT ({bad})" if bad else ""
-        self.first_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE 1{good} "
-                          f"ORDER BY {key_list} LIMIT ?")
-        self.next_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE {after}{good} "
-                         f"ORDER BY {key_list} LIMIT ?")
+        self.scan = [self.rowid] if tp.copy_by_rowid else tp.key_source
+        self.order = ", ".join(self.scan)
+        # a rowid is an integer; other keys are read as (storage class, raw value) pairs, so
+        # text that is not UTF-8 binds back as itself
+        self.keys = self.order if tp.copy_by_rowid else row_transport.key_cells_sql(self.scan)
+        self.width = len(self.scan) * (1 if tp.copy_by_rowid else 2)
+        self.bad = row_sql.bad_row_sql(tp)
+        self.line = row_sql.line_sql(tp, self.rowid, method)
+        self.good = f" AND NOT ({self.bad})" if self.bad else ""
         # A rowid scan into LOAD DATA has SQLite join the batch's lines itself: no Python
         # object per row. (A subquery with ORDER BY under an aggregate is not flattened,
         # so group_concat sees rowid order.)
         self.joined = tp.copy_by_rowid and method == "load_data"
-        if self.joined:
-            self.first_sql, self.next_sql = (
-                f"SELECT count(*), max(k), CAST(group_concat(l, char(10)) AS BLOB) FROM "
-                f"(SELECT {self.rowid} AS k, {line} AS l FROM {qi(tp.source)} WHERE {where}{good} "
-                f"ORDER BY {self.rowid} LIMIT ?)" for where in ("1", after))
-        self.bad_sql = None
-        if bad:
-            cols = row_transport.cells_sql(tp)
-            upper = f"({key_list}) <= ({', '.join('?' for _ in scan)})"
-            self.bad_sql = (f"SELECT {key_list}, {row_sql.problems_sql(tp)}, {cols} FROM {qi(tp.source)} "
-                            f"WHERE ({bad}) AND {{lower}} AND {{upper}} ORDER BY {key_list}")
-            # placeholders filled with str.replace: identifiers may contain braces
-            self.after = after
-            self.upper = upper
+
+    def _after(self, last, op: str = ">") -> tuple[str, list]:
+        if last is None:
+            return "1", []
+        return row_transport.compare_key_sql(self.scan, op, last)
+
+    def _key(self, row) -> list:
+        return list(row[:self.width]) if self.tp.copy_by_rowid else row_transport.read_key(row[:self.width])
 
     def batches(self):
         self.thread = threading.Thread(target=self._produce, name=f"read-{self.tp.target}", daemon=True)
@@ -182,11 +174,10 @@ class _Reader:
 
     def _produce(self) -> None:
         try:
-            n = len(self.scan)
             last = self.last_key
             while not self.stopping.is_set():
                 try:
-                    new_last, lines, count = self._read(last, n)
+                    new_last, lines, count = self._read(last)
                 except sqlite3.OperationalError as exc:
                     raise self._explain(exc, last) from None
                 quarantined = self._quarantined(last, new_last)
@@ -203,12 +194,16 @@ class _Reader:
         except BaseException as exc:  # handed to the consuming thread
             self._put(exc)
 
-    def _read(self, last: list | None, n: int) -> tuple[list | None, list[str] | bytes, int]:
+    def _read(self, last: list | None) -> tuple[list | None, list[str] | bytes, int]:
         """(last key, lines, row count) of the next batch after `last`."""
-        sql, params = (self.first_sql, (self.rows,)) if last is None else (self.next_sql, (*last, self.rows))
+        after, params = self._after(last)
+        table = qi(self.tp.source)
         if self.joined:
+            sql = (f"SELECT count(*), max(k), CAST(group_concat(l, char(10)) AS BLOB) FROM "
+                   f"(SELECT {self.rowid} AS k, {self.line} AS l FROM {table} WHERE {after}{self.good} "
+                   f"ORDER BY {self.rowid} LIMIT ?)")
             try:
-                count, highest, data = self.src.execute(sql, params).fetchone()
+                count, highest, data = self.src.execute(sql, (*params, self.rows)).fetchone()
             except sqlite3.DataError as exc:
                 # SQLITE_TOOBIG: a run of huge rows made the batch longer than SQLite's longest
                 # string; smaller batches from here on.
@@ -216,28 +211,23 @@ class _Reader:
                     raise
                 self.rows //= 2
                 log.info("%s: batch of huge rows; %d rows per batch from key %s", self.tp.source, self.rows, last)
-                return self._read(last, n)
+                return self._read(last)
             return ([highest] if count else None), (data or b""), count
-        rows = self.src.execute(sql, params).fetchall()
-        return (list(rows[-1][:n]) if rows else None), [r[n] for r in rows], len(rows)
+        sql = (f"SELECT {self.keys}, {self.line} FROM {table} WHERE {after}{self.good} "
+               f"ORDER BY {self.order} LIMIT ?")
+        rows = self.src.execute(sql, (*params, self.rows)).fetchall()
+        return (self._key(rows[-1]) if rows else None), [r[self.width] for r in rows], len(rows)
 
     def _quarantined(self, lower: list | None, upper: list | None) -> list[tuple]:
-        if not self.bad_sql:
+        if not self.bad:
             return []
-        n = len(self.scan)
-        params: tuple = ()
-        lower_sql = "1"
-        if lower is not None:
-            lower_sql = self.after
-            params += tuple(lower)
-        upper_sql = "1"
-        if upper is not None:
-            upper_sql = self.upper
-            params += tuple(upper)
-        sql = self.bad_sql.replace("{lower}", lower_sql).replace("{upper}", upper_sql)
+        low, low_params = self._after(lower)
+        high, high_params = ("1", []) if upper is None else self._after(upper, "<=")
+        sql = (f"SELECT {self.keys}, {row_sql.problems_sql(self.tp)}, {row_transport.cells_sql(self.tp)} "
+               f"FROM {qi(self.tp.source)} WHERE ({self.bad}) AND {low} AND {high} ORDER BY {self.order}")
         out = []
-        for row in self.src.execute(sql, params):
-            key, problems, values = list(row[:n]), row[n], row[n + 1:]
+        for row in self.src.execute(sql, (*low_params, *high_params)):
+            key, problems, values = self._key(row), row[self.width], row[self.width + 1:]
             out.append((key, problems, row_transport.row_json(self.tp, values)))
         return out
 
@@ -246,10 +236,9 @@ class _Reader:
         (or a value the profile could not see): name the column, key and value."""
         if "user-defined function raised exception" not in str(exc) and "decode" not in str(exc):
             return exc
-        keys = ", ".join(self.scan)
-        where = f"({keys}) > ({', '.join('?' for _ in self.scan)})" if last else "1"
+        after, params = self._after(last)
         found = row_transport.explain(
-            self.src, self.tp, self.scan, f"{where} ORDER BY {keys} LIMIT ?", (*(last or []), self.rows),
+            self.src, self.tp, self.scan, f"{after} ORDER BY {self.order} LIMIT ?", (*params, self.rows),
             hint="the value changed since preflight? rerun the DAG so preflight sees it, or set on_type_conflict")
         return found or exc
 

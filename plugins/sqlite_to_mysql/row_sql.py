@@ -127,17 +127,22 @@ def line_sql(tp: TablePlan, rowid: str, method: str) -> str:
 
 def load_columns(tp: TablePlan, quote) -> tuple[str, str]:
     """LOAD DATA column list and SET clause (hex fields are decoded by the server)."""
+    fields = ([(tp.key_target[0], None)] if tp.hidden_rowid else []) + [(c.target, c) for c in tp.columns]
+    hexed = any(_hex_path(c) for c in tp.columns)
     names, sets = [], []
-    if tp.hidden_rowid:
-        names.append(quote(tp.key_target[0]))
-    for i, col in enumerate(tp.columns):
-        if _hex_path(col):
-            var = f"@h{i}"
-            names.append(var)
-            decoded = f"UNHEX({var})" if col.kind == "blob" else f"CONVERT(UNHEX({var}) USING utf8mb4)"
-            sets.append(f"{quote(col.target)} = {decoded}")
+    for i, (target, col) in enumerate(fields):
+        var = f"@h{i}"
+        if col is not None and _hex_path(col):
+            expression = f"UNHEX({var})" if col.kind == "blob" else f"CONVERT(UNHEX({var}) USING utf8mb4)"
+        elif hexed and (col is None or col.auto_increment):
+            # with a SET clause MariaDB renumbers an AUTO_INCREMENT value 0 loaded directly,
+            # despite NO_AUTO_VALUE_ON_ZERO; through a variable it stays 0
+            expression = var
         else:
-            names.append(quote(col.target))
+            names.append(quote(target))
+            continue
+        names.append(var)
+        sets.append(f"{quote(target)} = {expression}")
     return ", ".join(names), (" SET " + ", ".join(sets)) if sets else ""
 
 

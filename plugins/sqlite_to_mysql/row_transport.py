@@ -44,6 +44,45 @@ def value_of(storage: str, raw):
     return raw
 
 
+class RawText(bytes):
+    """A key part SQLite holds as text that is not UTF-8 (Python makes no str of it)."""
+
+
+def key_cells_sql(exprs: list[str]) -> str:
+    """Key parts as (storage class, raw value) pairs: what read_key takes."""
+    return ", ".join(f"typeof({e}), {raw_sql(e)}" for e in exprs)
+
+
+def read_key(cells) -> list:
+    """A key read by key_cells_sql, as values that bind back to the same SQLite values."""
+    key = []
+    for storage, raw in zip(cells[::2], cells[1::2]):
+        value = value_of(storage, raw)
+        key.append(RawText(value) if storage == "text" and isinstance(value, bytes) else value)
+    return key
+
+
+def compare_key_sql(exprs: list[str], op: str, key) -> tuple[str, list]:
+    """`(a, b) > (?, ?)` for a key read by read_key (text that is not UTF-8 bound as text)."""
+    marks = ["CAST(? AS TEXT)" if isinstance(v, RawText) else "?" for v in key]
+    return f"({', '.join(exprs)}) {op} ({', '.join(marks)})", [bytes(v) if isinstance(v, RawText) else v for v in key]
+
+
+def encode_key(key) -> list | None:
+    """A key in JSON (checkpoint, quarantine): bytes and raw text tagged, the rest as it is."""
+    if key is None:
+        return None
+    return [{"text_b64": base64.b64encode(v).decode()} if isinstance(v, RawText)
+            else {"b64": base64.b64encode(v).decode()} if isinstance(v, bytes) else v for v in key]
+
+
+def decode_key(data) -> list | None:
+    if data is None:
+        return None
+    return [RawText(base64.b64decode(v["text_b64"])) if isinstance(v, dict) and "text_b64" in v
+            else base64.b64decode(v["b64"]) if isinstance(v, dict) else v for v in data]
+
+
 def row_json(tp: TablePlan, cells) -> str:
     """Every value of a quarantined row, exactly: text as text, anything else losslessly."""
     row = {}
@@ -71,7 +110,7 @@ def quarantine(cur, run_id: str, table: str, rows: list[tuple]) -> None:
         cur.executemany(
             f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, row_data, "
             f"created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
-            [(run_id, table, json.dumps(key), problems, row) for key, problems, row in rows])
+            [(run_id, table, json.dumps(encode_key(key)), problems, row) for key, problems, row in rows])
 
 
 def statements(items: list, size, limit: int = MAX_STATEMENT_BYTES):
@@ -102,7 +141,7 @@ def explain(src: sqlite3.Connection, tp: TablePlan, key_sql: list[str], where: s
     from sqlite_to_mysql.sqlite_functions import problem
 
     n = len(key_sql)
-    sql = f"SELECT {', '.join(key_sql)}, {cells_sql(tp)} FROM {qi(tp.source)} WHERE {where}"
+    sql = f"SELECT {', '.join(map(raw_sql, key_sql))}, {cells_sql(tp)} FROM {qi(tp.source)} WHERE {where}"
     for row in src.execute(sql, params):
         for i, col in enumerate(tp.columns):
             storage, raw = row[n + 2 * i], row[n + 2 * i + 1]

@@ -78,10 +78,14 @@ class TableVerifier:
         self.src, self.dst, self.tp = src, dst, tp
         self.flavor = flavor
         self.segment_rows, self.leaf_rows, self.max_examples = segment_rows, leaf_rows, max_examples
-        self.source_values = [row_sql.canonical_sql(c) for c in tp.columns]
-        self.source_form = checksums.sqlite_form(self.source_values,
+        # A hidden rowid is compared too: it is how the cutover addresses the row.
+        hidden = tp.key_source if tp.hidden_rowid else []
+        self.names = hidden + [c.source for c in tp.columns]
+        self.source_values = hidden + [row_sql.canonical_sql(c) for c in tp.columns]
+        self.source_form = checksums.sqlite_form(self.source_values, [False] * len(hidden) +
                                                  [c.kind in ("text", "json", "blob") for c in tp.columns])
-        self.target_values = [target_value_sql(c, flavor) for c in tp.columns]
+        self.target_values = [f"CAST({quote(k)} AS BINARY)" for k in tp.key_target[:len(hidden)]] + \
+            [target_value_sql(c, flavor) for c in tp.columns]
         self.python_side = any(v is None for v in self.target_values)
         self.bad = row_sql.bad_row_sql(tp)
         self.segmentable = all(_orders_alike(tp.column(_unquote(k))) for k in tp.key_source
@@ -207,7 +211,9 @@ class TableVerifier:
         return any(code == ROW_CUT for _level, code, _msg in cur.fetchall())
 
     def _target_fetch(self) -> list[str]:
-        return [v if v is not None else quote(c.target) for v, c in zip(self.target_values, self.tp.columns)]
+        hidden = len(self.target_values) - len(self.tp.columns)
+        return self.target_values[:hidden] + [v if v is not None else quote(c.target)
+                                              for v, c in zip(self.target_values[hidden:], self.tp.columns)]
 
     # --- narrowing --------------------------------------------------------------------
     def _narrow(self, low, high, s: Digest, t: Digest) -> None:
@@ -251,7 +257,7 @@ class TableVerifier:
         cur.execute(f"SELECT {', '.join(keys)}, {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} "
                     f"WHERE {where}", params)
         target = {_key_bytes(row[:n]): (row[:n], row[n:]) for row in cur.fetchall()}
-        names = [c.source for c in self.tp.columns]
+        names = self.names
         key_names = [_unquote(k) for k in self.tp.key_source]
         for key in sorted(set(source) | set(target)):
             s, t = source.get(key), target.get(key)

@@ -179,3 +179,51 @@ def test_one_instant_written_two_ways_in_a_unique_key_is_kept_apart_by_widen(mys
     assert not holds(db, mysql_params, tmp_path)
     outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
     assert "KEY_COLLISION t0 unique index t0_u0 (at)" in outcome.blocked and "'widen'" in outcome.blocked
+
+
+@pytest.mark.parametrize("key", ["alias", "none"])
+def test_id_zero_survives_a_load_that_decodes_other_columns(mysql_params, tmp_path, key):
+    """MariaDB's LOAD DATA with a SET clause (hex-decoded columns: BLOBs, text with NUL)
+    renumbers an AUTO_INCREMENT value 0 despite NO_AUTO_VALUE_ON_ZERO; the id goes through a
+    variable too. Before: id 0 arrived as 1 (or collided with an existing 1) and only the
+    verification noticed."""
+    rows = [[0, "nul\x00inside", "a"], [5, None, "x"], [None, b"\x00\xff", "y"]]
+    if key == "none":
+        rows = [r[1:] for r in rows]
+    db = Database([Table("t1", [Column("c0", "ANY"), Column("c2", "ANY")], key, rows=rows)])
+    if key == "none":  # rowid 0, set explicitly
+        path = fidelity.build(tmp_path / "source.sqlite3", db)
+        import sqlite3
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE t1 SET rowid = 0 WHERE c2 = 'a'")
+        assert not fidelity.check_contract(path, mysql_params, tmp_path, method="load_data")
+    else:
+        assert not holds(db, mysql_params, tmp_path)
+
+
+@pytest.mark.parametrize("method", ["load_data", "insert"])
+def test_a_without_rowid_key_of_bytes_and_raw_text_pages_and_resumes(mysql_params, tmp_path, method):
+    """A WITHOUT ROWID table is copied in key order, each batch resuming after the last key:
+    keys that are BLOBs or text that is not UTF-8 are read, kept in the checkpoint (JSON)
+    and bound back as the very values SQLite holds. Before: 'bytes is not JSON
+    serializable' and 'Could not decode to UTF-8'."""
+    rows = [[b"\x88\x89"], [3.3e-167], ["ss"], [TextBytes(b"\xf4\x90\x80\x80")], [TextBytes(b"\xed\xa0\x80")],
+            [b"\xc7\x95"], [None], ["ec861b5b"]]
+    db = Database([Table("t0", [Column("c0", "")], "without_rowid", key_columns=["c0"], unique=[["c0"]], rows=rows),
+                   Table("t1", [Column("c0", "BOOLEAN"), Column("c1", "TEXT")], "without_rowid", key_columns=["c0"],
+                         rows=[[TextBytes(b"\xf4\x90\x80\x80"), "x"], [b"\xae\xc4", "y"], ["NaN", "z"], [1, "w"]])])
+    assert not holds(db, mysql_params, tmp_path, method=method)
+
+
+def test_raw_text_keys_page_across_batches(mysql_params, tmp_path, new_database, mysql_connect):
+    rows = [[TextBytes(b"k\xff" + i.to_bytes(2, "big")), i] for i in range(150)] + \
+        [[f"k{i:03d}", i] for i in range(150)] + [[i.to_bytes(2, "big"), i] for i in range(150)]
+    db = Database([Table("t0", [Column("k", ""), Column("v", "INTEGER")], "without_rowid", key_columns=["k"],
+                         rows=rows)])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    for method in ("load_data", "insert"):
+        database = new_database("pages")
+        result = migrate(path, database, mysql_params, tmp_path, method=method, batch_rows=100,
+                         on_type_conflict="widen")
+        assert result["status"] == "OK" and result["tables"][0]["target_rows"] == 450
+        assert fidelity.check_roundtrip(path, mysql_connect(database)).ok
