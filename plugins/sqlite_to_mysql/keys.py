@@ -56,6 +56,12 @@ def key_bytes(ddl: str) -> int | None:
     return 8
 
 
+def fits_key(columns) -> bool:
+    """Can these columns (ColumnPlans) be one InnoDB key without prefixes?"""
+    sizes = [key_bytes(c.ddl_type) for c in columns]
+    return None not in sizes and sum(sizes) <= MAX_KEY_BYTES
+
+
 def _key_layout(columns, tp: TablePlan):
     by_target = {c.target: c for c in tp.columns}
     sizes = [key_bytes(by_target[c].ddl_type) if c in by_target else 8 for c in columns]
@@ -66,11 +72,6 @@ def index_plans(table: SourceTable, tp: TablePlan, server: ServerInfo, plan: Pla
     targets = {c.source: c.target for c in tp.columns}
     result: list[IndexPlan] = []
     names: set[str] = set()
-    sizes, total, unbounded = _key_layout(tp.key_target, tp)
-    if unbounded or total > MAX_KEY_BYTES:
-        plan.blockers.append(
-            f"{table.name}: primary key {tp.key_target} needs {total}+ bytes, over InnoDB's {MAX_KEY_BYTES}: "
-            f"give its text columns shorter types with type_overrides")
     for index in table.indexes:
         if index.origin == "pk":
             continue
@@ -109,8 +110,10 @@ def index_plans(table: SourceTable, tp: TablePlan, server: ServerInfo, plan: Pla
                             f"exact uniqueness")
                 else:
                     plan.blockers.append(
-                        f"{where}: UNIQUE key over {MAX_KEY_BYTES} bytes and MySQL has no hash unique index; "
-                        f"give its columns shorter types with type_overrides")
+                        f"{where}: its values can be longer than {MAX_KEY_BYTES} bytes, and MySQL enforces no "
+                        f"UNIQUE key over longer values (MariaDB does: a long unique key). Where every value is "
+                        f"shorter, give its columns shorter types with type_overrides; otherwise exclude the table "
+                        f"(exclude_tables) or shorten those values in SQLite")
                     continue
             else:
                 prefix = _prefixes(sizes)

@@ -7,6 +7,11 @@ import json
 from dataclasses import asdict, dataclass, field
 
 
+# The invisible column that keeps the rowid of a table without a usable primary key (or, in
+# a WITHOUT ROWID table whose key MySQL cannot key, a number MySQL generates).
+HIDDEN_ROWID = "_sqlite_rowid"
+
+
 @dataclass
 class Conflict:
     """Values of one column that do not fit its planned type as they are."""
@@ -68,6 +73,9 @@ class TablePlan:
     key_target: list[str]  # target columns of that key (the primary key)
     copy_by_rowid: bool  # scan the source in rowid order (rowid tables) or by key
     hidden_rowid: bool  # no primary key in SQLite: the target keeps rowid in an invisible column
+    # a WITHOUT ROWID table whose key MySQL cannot make its primary key: an invisible generated
+    # column is, and key_target (the declared key, a UNIQUE key) still addresses the rows
+    generated_key: bool = False
     indexes: list[IndexPlan] = field(default_factory=list)
     foreign_keys: list[ForeignKeyPlan] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)  # source names of parent tables

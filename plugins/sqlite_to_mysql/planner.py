@@ -13,7 +13,7 @@ from mysql_common.session import ServerInfo
 from sqlite_to_mysql import keys, row_sql
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
-from sqlite_to_mysql.plan import Conflict, Plan, TablePlan
+from sqlite_to_mysql.plan import HIDDEN_ROWID, Conflict, Plan, TablePlan
 from sqlite_to_mysql.profiling import NON_ASCII_GLOB, ProfileScan, TableProfile
 from sqlite_to_mysql.row_sql import raw_sql
 from sqlite_to_mysql.source import open_source
@@ -27,7 +27,6 @@ from sqlite_to_mysql.workers import map_with_connections
 log = logging.getLogger(__name__)
 
 POLICIES = ("fail", "widen", "quarantine")
-HIDDEN_ROWID = "_sqlite_rowid"
 MAX_ROWID = 2 ** 63 - 1
 
 
@@ -91,7 +90,7 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
         nulls = {c: profiles[name].columns[c].nulls for c in schema.tables[name].primary_key
                  if c in profiles[name].columns}
         if any(nulls.values()) and not schema.tables[name].without_rowid:
-            schema.tables[name] = _row_keyed(schema.tables[name])
+            schema.tables[name] = _row_keyed(schema.tables[name], "holds NULL")
             plan.warnings.append(
                 f"{name}: primary key ({', '.join(nulls)}) holds NULL in {max(nulls.values())} rows (SQLite allows "
                 f"it outside INTEGER PRIMARY KEY and WITHOUT ROWID tables): MySQL gets a UNIQUE key on "
@@ -104,6 +103,17 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     for name, uuid_columns in zip(names, uuids):
         decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
                                           uuid_columns=uuid_columns)
+        table = schema.tables[name]
+        pk = [decisions[name][c].column for c in table.primary_key if c in decisions[name]]
+        if pk and not table.rowid_alias and not table.row_key_from and not keys.fits_key(pk):
+            schema.tables[name] = _row_keyed(table, f"is longer than InnoDB's {keys.MAX_KEY_BYTES}-byte key limit")
+            plan.warnings.append(
+                f"{name}: primary key ({', '.join(table.primary_key)}) can hold values longer than InnoDB's "
+                f"{keys.MAX_KEY_BYTES}-byte key limit: it is a UNIQUE key in MySQL (a long unique key, exact over "
+                f"the whole value), and the " + (f"generated column {HIDDEN_ROWID} the primary key" if
+                                                 table.without_rowid else f"rowid ({HIDDEN_ROWID}) its primary key"))
+            decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
+                                              uuid_columns=uuid_columns)
     _unify_foreign_key_types(schema, names, decisions, profiles, server, settings)
 
     def table_plan(c, name: str) -> tuple[TablePlan, Plan]:
@@ -143,13 +153,14 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     return plan
 
 
-def _row_keyed(table: SourceTable) -> SourceTable:
-    """The table as MySQL gets it when its primary key cannot be MySQL's: the key becomes a
-    UNIQUE constraint (NULLs distinct, as SQLite treats them in a rowid table's key) and the
-    rowid becomes the row key."""
+def _row_keyed(table: SourceTable, why: str) -> SourceTable:
+    """The table as MySQL gets it when its primary key cannot be MySQL's (it holds NULL, or
+    values longer than InnoDB can key): the key becomes a UNIQUE constraint (NULLs distinct,
+    as SQLite treats them in a rowid table's key; a long unique key where it is long) and the
+    rowid, or for a WITHOUT ROWID table a generated number, becomes the primary key."""
     columns = [replace(c, pk_position=0) for c in table.columns]
     indexes = [replace(i, origin="u") if i.origin == "pk" else i for i in table.indexes]
-    return replace(table, columns=columns, indexes=indexes, row_key_from=table.primary_key)
+    return replace(table, columns=columns, indexes=indexes, row_key_from=table.primary_key, row_key_why=why)
 
 
 def _django_uuid_columns(conn: sqlite3.Connection, table: SourceTable) -> set[str]:
@@ -294,14 +305,21 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
                 settings: Settings, plan: Plan) -> TablePlan:
     target = table_names[table.name]
     columns = [d.column for d in decisions.values()]
-    key_source, key_target, hidden = keys.table_key(table, {d.column.source: d.column.target
-                                                            for d in decisions.values()}, HIDDEN_ROWID)
+    targets = {d.column.source: d.column.target for d in decisions.values()}
+    if table.row_key_from and table.without_rowid:
+        # no rowid: rows are still addressed by their declared key; MySQL numbers them itself
+        key_source, key_target, hidden = [qi(c) for c in table.row_key_from], \
+            [targets[c] for c in table.row_key_from], False
+    else:
+        key_source, key_target, hidden = keys.table_key(table, targets, HIDDEN_ROWID)
     tp = TablePlan(source=table.name, target=target, columns=columns, key_source=key_source,
                    key_target=key_target, copy_by_rowid=not table.without_rowid, hidden_rowid=hidden,
-                   rows=profile.rows, bytes=profile.bytes)
+                   generated_key=bool(table.row_key_from and table.without_rowid), rows=profile.rows,
+                   bytes=profile.bytes)
     if table.row_key_from:
-        tp.notes.append(f"primary key ({', '.join(table.row_key_from)}) holds NULL: it is a UNIQUE key in MySQL, "
-                        f"and the rowid, in the invisible column {HIDDEN_ROWID}, is the primary key")
+        tp.notes.append(f"primary key ({', '.join(table.row_key_from)}) {table.row_key_why}: it is a UNIQUE key in "
+                        f"MySQL, and " + (f"the generated invisible column {HIDDEN_ROWID}" if tp.generated_key else
+                                          f"the rowid, in the invisible column {HIDDEN_ROWID},") + " the primary key")
     elif hidden:
         tp.notes.append(f"no primary key in SQLite: the rowid is kept in the invisible column "
                         f"{HIDDEN_ROWID} (primary key), so every row stays addressable and duplicates survive")

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def holds(db: Database, params, tmp_path, method: str = "load_data") -> list[str]:
+    (tmp_path / "source.sqlite3").unlink(missing_ok=True)
     path = fidelity.build(tmp_path / "source.sqlite3", db)
     return fidelity.check_contract(path, params, tmp_path, method=method)
 
@@ -227,3 +228,36 @@ def test_raw_text_keys_page_across_batches(mysql_params, tmp_path, new_database,
                          on_type_conflict="widen")
         assert result["status"] == "OK" and result["tables"][0]["target_rows"] == 450
         assert fidelity.check_roundtrip(path, mysql_connect(database)).ok
+
+
+def test_decimals_wider_than_python_default_precision_are_exact(mysql_params, tmp_path):
+    """DECIMAL(p,s) chosen from data with 29 decimal places: 1.5 and 255 need 30+ digits
+    there, more than Python's default decimal context (28) holds, so they were refused as
+    'does not fit' — named by the preflight for some and only at copy time for integers."""
+    db = Database([Table("t0", [Column("c0", "NUMERIC"), Column("c1", "DECIMAL")], "none", rows=[
+        [1e-29, 255], [1.5, "12.125"], [255, 3.0000000000000004], [None, 1e-29]])])
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+    assert outcome.status == "OK", outcome.blocked or outcome.error
+
+
+@pytest.mark.parametrize("value", ["x" * 1000, "z" * 70000, '{"k": "' + "j" * 900 + '"}'])
+def test_a_primary_key_longer_than_innodb_can_key_becomes_a_hash_unique_key(mysql_params, tmp_path, value):
+    """A rowid table whose primary key holds text longer than InnoDB's 3072-byte key limit
+    (768 characters): like a NULL key, it becomes a UNIQUE key (MariaDB's long unique,
+    USING HASH, exact over the whole value) with the rowid as row key. Before: blocked
+    under every policy, with advice (shorter types) that could not work."""
+    json = value[0] == "{"
+    others = ['"short"', value[:-1] + ', "x": 1}'] if json else ["short", value + "!"]
+    db = Database([Table("t0", [Column("k", "TEXT CHECK (json_valid(k))" if json else "TEXT"), Column("v", "")], "pk",
+                         key_columns=["k"], rows=[[value, 1], [others[0], 2], [others[1], 3]])])
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+    assert outcome.status == "OK", outcome.blocked or outcome.error
+
+
+def test_a_without_rowid_key_longer_than_innodb_can_key_gets_a_generated_primary_key(mysql_params, tmp_path):
+    db = Database([Table("t0", [Column("k", "TEXT"), Column("n", "INTEGER"), Column("v", "")], "without_rowid",
+                         key_columns=["k", "n"], rows=[["x" * 1000, 1, "a"], ["x" * 1000, 2, "b"], ["y", 1, "c"]])])
+    assert not holds(db, mysql_params, tmp_path)
+    assert not holds(db, mysql_params, tmp_path, method="insert")
