@@ -14,6 +14,8 @@ def column_definition(col: ColumnPlan) -> str:
         if col.collation:
             parts.append(f"COLLATE {col.collation}")
     parts.append("NULL" if col.nullable else "NOT NULL")
+    if col.kind == "json" and col.ddl_type != "JSON":
+        parts.append(f"CHECK (JSON_VALID({quote(col.target)}))")
     if col.auto_increment:
         parts.append("AUTO_INCREMENT")
     elif col.default_sql is not None and not (col.default_sql == "NULL" and not col.nullable):

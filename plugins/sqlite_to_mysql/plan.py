@@ -39,6 +39,9 @@ class ColumnPlan:
     # what the profile saw, which decides whether the fast SQL path is exact
     storage: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # values the server's own type refuses (server_types; asked in the preflight), as SQLite
+    # holds them: None when the server was not asked, and kept only for the quarantine's filter
+    refused: list | None = None
 
 
 @dataclass

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, replace
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
-from sqlite_to_mysql import keys, row_sql
+from sqlite_to_mysql import keys, row_sql, values
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import HIDDEN_ROWID, Conflict, Plan, TablePlan
 from sqlite_to_mysql.profiling import NON_ASCII_GLOB, ProfileScan, TableProfile
 from sqlite_to_mysql.row_sql import raw_sql
+from sqlite_to_mysql.server_types import ServerTypes
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_scan import SourceScan, scan_source
 from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
@@ -63,7 +64,9 @@ def _matches(name: str, pattern: str) -> bool:
 
 
 def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, server: ServerInfo,
-               settings: Settings) -> Plan:
+               settings: Settings, types: ServerTypes | None = None) -> Plan:
+    """types: the target server, asked which values its own types refuse (server_types);
+    without it those rules are Python's approximation (tests that run with no server)."""
     schema = read_schema(conn)
     names = selected_tables(schema, settings)
     _check_overrides(schema, names, settings)
@@ -121,7 +124,7 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
         # goes to a scratch copy, merged below in table order (the same plan on every run).
         scratch = replace(plan, warnings=[], blockers=[])
         return _table_plan(c, schema.tables[name], table_names, profiles[name], decisions[name], server,
-                           settings, scratch), scratch
+                           settings, scratch, types), scratch
 
     for tp, scratch in map_with_connections(open_connection, table_plan, names):
         plan.tables.append(tp)
@@ -302,7 +305,7 @@ def _unify_foreign_key_types(schema, names, decisions, profiles, server, setting
 
 
 def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, decisions, server,
-                settings: Settings, plan: Plan) -> TablePlan:
+                settings: Settings, plan: Plan, types: ServerTypes | None) -> TablePlan:
     target = table_names[table.name]
     columns = [d.column for d in decisions.values()]
     targets = {d.column.source: d.column.target for d in decisions.values()}
@@ -342,18 +345,20 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
                              f"that do not give an id (SQLite does so with AUTOINCREMENT; without it, SQLite "
                              f"picks an unused id at random, which MySQL cannot do)")
     for name, decision in list(decisions.items()):
-        _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions)
+        _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions, types)
     _resolve_collisions(conn, table, tp, profile, server, settings, plan, decisions)
     tp.indexes = keys.index_plans(table, tp, server, plan)
     return tp
 
 
 def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, server, settings,
-                       plan: Plan, decisions) -> None:
-    conflict = scan_conflicts(conn, table.name, tp.key_source, decision, settings.examples_per_column)
+                       plan: Plan, decisions, types: ServerTypes | None) -> None:
+    conflict = scan_conflicts(conn, table.name, tp.key_source, decision, settings.examples_per_column, types)
+    col = decision.column
+    if col.refused and settings.on_type_conflict != "quarantine":
+        col.refused = []  # only the quarantine's row filter needs the list
     if conflict is None:
         return
-    col = decision.column
     where = f"{table.name}.{col.source}"
     override = settings.type_overrides.get(where)
     # the operator chose an override: values that do not fit it are an error under every policy
@@ -459,13 +464,18 @@ def widen_column(conn, table: SourceTable, key_source: list[str], name: str, pro
     return None
 
 
-def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, limit: int) -> Conflict | None:
+def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, limit: int,
+                   types: ServerTypes | None = None) -> Conflict | None:
     """Find the values that do not fit (keys and excerpts of the first `limit`, and the count)."""
-    if decision.expected_conflicts == 0:
-        return None
     col = decision.column
     c = qi(col.source)
     where = decision.prefilter.format(c=c)
+    if types is not None and col.kind in types.kinds:
+        col.refused = sorted(_refused_by_server(conn, table, col, types))
+        if col.refused:
+            decision.expected_conflicts, where = None, "1"
+    if decision.expected_conflicts == 0:
+        return None
     problem = row_sql.problem_sql(col)
     key_select = ", ".join(raw_sql(k) for k in key_source)
     sql = (f"SELECT {key_select}, {raw_sql(c)}, typeof({c}), {problem} FROM {qi(table)} "
@@ -481,6 +491,30 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     if not count:
         return None
     return Conflict(column=col.source, problem=examples[0]["problem"], count=count, examples=examples)
+
+
+# Values worth asking the server about (it decides; these only narrow what is sent): UUIDs of
+# 32 lowercase hex digits, and JSON documents SQLite's json_valid refuses or that have escapes
+# or enough brackets to nest 32 deep, where servers are known to differ.
+_SERVER_CANDIDATES = {
+    "uuid": "typeof({c}) = 'text' AND length({c}) = 32 AND {c} NOT GLOB '*[^0-9a-f]*'",
+    "json": "typeof({c}) = 'text' AND (NOT json_valid({c}) OR instr({c}, char(92)) > 0 "
+            "OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32)",
+}
+
+
+def _refused_by_server(conn, table: str, col, types: ServerTypes) -> set[str]:
+    """The column's values (as SQLite holds them) that the server's type refuses."""
+    c = qi(col.source)
+    where = _SERVER_CANDIDATES[col.kind].format(c=c)
+    candidates = {}
+    for (raw,) in conn.execute(f"SELECT DISTINCT {raw_sql(c)} FROM {qi(table)} WHERE {where}"):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # not UTF-8: a conflict of its own, never sent
+        candidates[values.uuid_text(text) if col.kind == "uuid" else text] = text
+    return {candidates[v] for v in types.refused(col.kind, list(candidates))}
 
 
 def _key_name(expr: str) -> str:

@@ -4,6 +4,8 @@ DECIMAL/DOUBLE columns, date/time text not already in MySQL's form, booleans in 
 and numbers in text columns (SQLite's own number-to-text keeps only 15 digits)."""
 from __future__ import annotations
 
+import json
+
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
 from sqlite_to_mysql.profiling import DATE_GLOB, DATETIME_GLOBS, TIME_GLOBS
 from sqlite_to_mysql.source_schema import qi
@@ -153,10 +155,17 @@ def raw_sql(column_sql: str) -> str:
 
 
 def problem_sql(col: ColumnPlan) -> str:
-    """Why the column's value does not fit its planned type (NULL when it does)."""
+    """Why the column's value does not fit its planned type (NULL when it does). Where the
+    server was asked (server_types), JSON validity is its answer, not Python's."""
     c = qi(col.source)
     a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
-    return f"s2m_problem('{col.kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
+    kind = "text" if col.kind == "json" and col.refused is not None else col.kind
+    check = f"s2m_problem('{kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
+    if not col.refused:
+        return check
+    listed = json.dumps(col.refused, ensure_ascii=False).replace("'", "''")
+    return (f"CASE WHEN {c} IN (SELECT value FROM json_each('{listed}')) THEN "
+            f"'the server''s {col.ddl_type} type refuses it' ELSE {check} END")
 
 
 def _value_bad_sql(tp: TablePlan) -> str | None:

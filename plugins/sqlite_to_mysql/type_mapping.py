@@ -77,6 +77,10 @@ def decide(name: str, target: str, declared_type: str, notnull: bool, prof: Colu
                               + prof.nonstandard_time})
     if kind in ("text",) and role.indexed:
         col.collation = server.key_collation if role.is_key else None
+    if kind == "json" and (role.is_key or not server.is_mariadb):
+        # LONGTEXT with a JSON_VALID check, as MariaDB's JSON is: the document byte for byte
+        # (MySQL's JSON type would re-format it), and in a key with the key collation
+        col.ddl_type, col.collation = "LONGTEXT", server.key_collation if role.is_key else "utf8mb4_bin"
     if kind == "text" and role.is_key:
         col.notes.append(f"key column: collation {server.key_collation} keeps values that differ only "
                          f"in case, accents or trailing spaces distinct, as they were in SQLite")

@@ -60,12 +60,11 @@ class TableVerification:
         return data
 
 
-def target_value_sql(col: ColumnPlan, flavor: str) -> str | None:
+def target_value_sql(col: ColumnPlan) -> str | None:
     """MySQL side of a column's canonical text; None where Python must canonicalize
-    (DOUBLE: server formatting differs between MySQL and MariaDB; MySQL's JSON type
-    re-formats documents)."""
+    (DOUBLE: server formatting differs between MySQL and MariaDB)."""
     c = quote(col.target)
-    if col.kind == "double" or (col.kind == "json" and flavor == "mysql"):
+    if col.kind == "double":
         return None
     if col.kind in ("text", "json", "blob"):
         return f"CAST({c} AS BINARY)"
@@ -85,7 +84,7 @@ class TableVerifier:
         self.source_form = checksums.sqlite_form(self.source_values, [False] * len(hidden) +
                                                  [c.kind in ("text", "json", "blob") for c in tp.columns])
         self.target_values = [f"CAST({quote(k)} AS BINARY)" for k in tp.key_target[:len(hidden)]] + \
-            [target_value_sql(c, flavor) for c in tp.columns]
+            [target_value_sql(c) for c in tp.columns]
         self.python_side = any(v is None for v in self.target_values)
         self.bad = row_sql.bad_row_sql(tp)
         # (a generated key: the declared key is a hash index, which has no ranges)

@@ -517,6 +517,12 @@ class Verdict:
         return not self.problems
 
 
+def server_flavor(conn) -> str:
+    cur = conn.cursor()
+    cur.execute("SELECT VERSION()")
+    return "mariadb" if "mariadb" in cur.fetchone()[0].lower() else "mysql"
+
+
 def target_table_of(conn, source: str) -> str:
     cur = conn.cursor()
     cur.execute("SELECT table_name FROM _s2m_tables WHERE source_name = %s", (source,))

@@ -261,3 +261,43 @@ def test_a_without_rowid_key_longer_than_innodb_can_key_gets_a_generated_primary
                          key_columns=["k", "n"], rows=[["x" * 1000, 1, "a"], ["x" * 1000, 2, "b"], ["y", 1, "c"]])])
     assert not holds(db, mysql_params, tmp_path)
     assert not holds(db, mysql_params, tmp_path, method="insert")
+
+
+REFUSED_UUID = "8f5cc4975b84af27614305e25a31ac5e"  # any 128 bits to Django; MariaDB's UUID type refuses it
+
+
+def test_uuids_the_servers_uuid_type_refuses_are_named_by_the_preflight(mysql_params, tmp_path, mysql_connect):
+    """Django's UUIDField takes any 128-bit value; MariaDB's UUID type refuses some (here
+    version nibble 'a'). The server itself is asked, in the preflight: the value is named
+    with the policies that let the run through. Before: the copy failed at its first batch
+    (warning 1292), after the target had been set up."""
+    server = fidelity.server_flavor(mysql_connect())
+    if server != "mariadb":
+        pytest.skip("MySQL has no UUID type: Django's UUIDField stays char(32) there")
+    db = Database([Table("shop_order", [Column("number", "char(32)"), Column("note", "TEXT")], "alias", rows=[
+        [1, "8f5cc4975b844f27814305e25a31ac5e", "rfc"], [2, REFUSED_UUID, "not rfc"], [3, None, "none"]])],
+        django=True)
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+    assert not outcome.target_touched
+    assert f"TYPE_CONFLICT shop_order.number (UUID): 1 values do not fit; first at key {{'id': 2}}: " \
+           f"'{REFUSED_UUID}'" in outcome.blocked, outcome.blocked
+    assert "'widen'" in outcome.blocked and "'quarantine'" in outcome.blocked
+
+
+@pytest.mark.parametrize("document", ["[" * 32 + "]" * 32, '{"a": "\\ud800"}', "1."])
+def test_json_validity_is_the_servers(mysql_params, tmp_path, document):
+    """MariaDB refuses JSON nested 32 deep and lone surrogate escapes, which SQLite and
+    Python accept, and accepts '1.', which Python refuses: the server decides. Before: a
+    CHECK constraint failure at copy time, or a conflict the server would not have had."""
+    db = Database([Table("t0", [Column("doc", "TEXT CHECK (json_valid(doc))"), Column("n", "")], "alias", rows=[
+        [1, '{"ok": [1, 2]}', 1], [2, document, 2]])])
+    assert not holds(db, mysql_params, tmp_path)
+
+
+def test_json_in_a_unique_key_keeps_documents_that_differ_by_trailing_space(mysql_params, tmp_path):
+    """A JSON column in a unique key: the documents '"a"' and '"a" ' are distinct in SQLite;
+    MariaDB's JSON collation (utf8mb4_bin) pads, so the key collation is used instead."""
+    db = Database([Table("t0", [Column("doc", "JSON"), Column("n", "")], "alias", unique=[["doc"]], rows=[
+        [1, '"a"', 1], [2, '"a" ', 2], [3, '{"b": 1}', 3]])])
+    assert not holds(db, mysql_params, tmp_path)
