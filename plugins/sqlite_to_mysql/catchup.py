@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from mysql_common.errors import mysql_errno
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_capture, target_state
+from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_capture, target_state, values
 from sqlite_to_mysql.capture import CHANGELOG, Transaction, changes_after, key_columns
 from sqlite_to_mysql.cutover_errors import CatchUpTooSlow, CutoverError, FreezeTimeout
 from sqlite_to_mysql.errors import TypeConflictError
@@ -67,12 +67,16 @@ def chunks(items: list, size: int = KEYS_PER_STATEMENT):
 
 
 def sqlite_in(exprs: list[str], keys: list[tuple]) -> tuple[str, list]:
-    """`expr IN (...)` or `(a, b) IN (VALUES (...), ...)`: SQLite looks each key up by index."""
-    params = [v for key in keys for v in key]
+    """`expr IN (...)` or `(a, b) IN (VALUES (...), ...)`: SQLite looks each key up by index.
+    (Text that is not UTF-8, row_transport.RawText, is bound as the text it is.)"""
+    params = [bytes(v) if isinstance(v, row_transport.RawText) else v for key in keys for v in key]
+
+    def marks(key) -> str:
+        return ", ".join("CAST(? AS TEXT)" if isinstance(v, row_transport.RawText) else "?" for v in key)
+
     if len(exprs) == 1:
-        return f"{exprs[0]} IN ({', '.join('?' for _ in keys)})", params
-    row = "(" + ", ".join("?" for _ in exprs) + ")"
-    return f"({', '.join(exprs)}) IN (VALUES {', '.join(row for _ in keys)})", params
+        return f"{exprs[0]} IN ({', '.join(marks(key) for key in keys)})", params
+    return f"({', '.join(exprs)}) IN (VALUES {', '.join(f'({marks(key)})' for key in keys)})", params
 
 
 def mysql_in(columns: list[str], keys: list[tuple]) -> tuple[str, list]:
@@ -90,8 +94,10 @@ def mysql_key(tp: TablePlan, key: tuple) -> tuple | None:
     for col, value in zip(key_columns(tp), key):
         if col is None:
             out.append(int(value))
-        elif col.kind == "blob" or value is None:
+        elif value is None:
             out.append(value)
+        elif col.kind == "blob":  # the bytes MySQL holds: numbers as their exact text
+            out.append(bytes(value) if isinstance(value, bytes) else values.text_text(value).encode())
         else:
             try:
                 out.append(sqlite_functions.convert(col.kind, value, *(col.args + [None, None])[:2]))
@@ -136,12 +142,13 @@ class ForwardSync:
     def apply_batch(self) -> Applied:
         applied = int(target_capture.get_state(self.dst, "applied_seq", for_update=True) or 0)
         width = max(len(t.key_source) for t in self.plan.tables)
-        cols = ", ".join(f"k{i}" for i in range(width))
+        cols = row_transport.key_cells_sql([f"k{i}" for i in range(width)])
         work = []
         self.src.execute("BEGIN")  # one snapshot: the log entries and the rows they name
         try:
-            entries = self.src.execute(f"SELECT seq, tbl, rid, {cols} FROM {qi(CHANGELOG)} WHERE seq > ? "
-                                       f"ORDER BY seq LIMIT ?", (applied, self.batch_size)).fetchall()
+            entries = [(*row[:3], *row_transport.read_key(row[3:])) for row in self.src.execute(
+                f"SELECT seq, tbl, rid, {cols} FROM {qi(CHANGELOG)} WHERE seq > ? ORDER BY seq LIMIT ?",
+                (applied, self.batch_size))]
             for table, keys in _group(entries, lambda name: self._plan_of(name)).items():
                 tp = self.tables[table]
                 work.append((tp, keys, self._read(tp, list(keys))))
@@ -174,19 +181,22 @@ class ForwardSync:
             where, params = sqlite_in(tp.key_source, chunk)
             good = f" AND NOT ({bad})" if bad else ""
             try:
-                for row in self.src.execute(f"SELECT {', '.join(tp.key_source)}, {line} FROM {qi(tp.source)} "
-                                            f"WHERE {where}{good}", params):
-                    present[tuple(row[:n])] = row[n]
+                for row in self.src.execute(f"SELECT {row_transport.key_cells_sql(tp.key_source)}, {line} "
+                                            f"FROM {qi(tp.source)} WHERE {where}{good}", params):
+                    present[tuple(row_transport.read_key(row[:2 * n]))] = row[2 * n]
             except sqlite3.OperationalError as exc:
                 raise self._explain(tp, chunk, exc) from None
             if bad:
-                scan = rowid if tp.copy_by_rowid else ", ".join(tp.key_source)
-                sql = (f"SELECT {', '.join(tp.key_source)}, {scan}, {row_sql.problems_sql(tp)}, "
+                # the copy keyed quarantined rows by what it scanned: the rowid, or the key
+                scan = f"{rowid}, " if tp.copy_by_rowid else ""
+                sql = (f"SELECT {row_transport.key_cells_sql(tp.key_source)}, {scan}{row_sql.problems_sql(tp)}, "
                        f"{row_transport.cells_sql(tp)} FROM {qi(tp.source)} WHERE {where} AND ({bad})")
-                width = 1 if tp.copy_by_rowid else n
+                width = 1 if tp.copy_by_rowid else 0
                 for row in self.src.execute(sql, params):
-                    quarantined[tuple(row[:n])] = (list(row[n:n + width]), row[n + width],
-                                                   row_transport.row_json(tp, row[n + width + 1:]))
+                    key = tuple(row_transport.read_key(row[:2 * n]))
+                    scan_key = list(row[2 * n:2 * n + 1]) if tp.copy_by_rowid else list(key)
+                    quarantined[key] = (scan_key, row[2 * n + width],
+                                        row_transport.row_json(tp, row[2 * n + width + 1:]))
         return present, quarantined
 
     def _explain(self, tp: TablePlan, keys: list[tuple], exc: Exception) -> Exception:
@@ -234,7 +244,7 @@ class ForwardSync:
             scan_keys = [[rid] for rids in keys.values() for rid in rids if rid is not None]
         else:
             scan_keys = [list(k) for k in keys]
-        texts = [json.dumps(k) for k in scan_keys]
+        texts = [json.dumps(row_transport.encode_key(k)) for k in scan_keys]
         for chunk in chunks(texts):
             cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s AND source_key IN "
                         f"({', '.join('%s' for _ in chunk)})", [tp.target, *chunk])

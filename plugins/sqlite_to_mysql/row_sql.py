@@ -27,8 +27,8 @@ def value_sql(col: ColumnPlan) -> str:
     a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
     udf = f"s2m_{col.kind}({c}, {a}, {b})"
     storage = col.storage
-    if col.kind == "int":
-        return c
+    if col.kind == "int":  # a REAL holding an integer (an override on a REAL column) as that integer
+        return f"CASE WHEN typeof({c}) = 'real' THEN {udf} ELSE {c} END" if storage.get("real") else c
     if col.kind == "bool":
         return f"CASE WHEN {c} IN (0, 1) AND typeof({c}) = 'integer' THEN {c} ELSE {udf} END"
     if col.kind == "decimal":
@@ -124,7 +124,9 @@ def line_sql(tp: TablePlan, rowid: str, method: str) -> str:
         fields.append(tsv_field(col) if method == "load_data" else sql_literal(col))
     sep = " || char(9) || " if method == "load_data" else " || ',' || "
     body = sep.join(fields)
-    return body if method == "load_data" else f"'(' || {body} || ')'"
+    if method == "load_data":
+        return body if len(fields) > 1 else f"'' || {body}"  # text, even for one integer column
+    return f"'(' || {body} || ')'"
 
 
 def load_columns(tp: TablePlan, quote) -> tuple[str, str]:

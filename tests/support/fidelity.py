@@ -757,3 +757,91 @@ def check_contract(path: Path, params: dict, workdir: Path, *, method: str = "lo
                 problems.append(f"{label}: verification {outcome.status}")
             problems += [f"{label}: {p}" for p in outcome.verdict.problems]
     return problems
+
+
+# --- the cutover path: the same values written during capture, applied by catch-up ----------
+
+def rewrite(path: Path) -> int:
+    """The application, during capture: every row deleted, then written again exactly as it
+    was (rowid included), in reverse order, but for every third, which stays deleted. Returns
+    the rows written. Runs on a plain connection, as an application's would."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    written = 0
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for table in all_tables(path):
+            if table == "django_migrations":
+                continue
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+            alias = '"id" INTEGER PRIMARY KEY' in sql
+            rows = read_source(path, table)
+            conn.execute(f"DELETE FROM {q(table)}")
+            for i, row in enumerate(reversed(rows)):
+                if i % 3 == 2:
+                    continue  # deleted for good
+                names = list(row.cells)
+                cells = [row.cells[n] for n in names]
+                with_rowid = row.rowid is not None and not alias
+                marks = (["?"] if with_rowid else []) + ["CAST(? AS TEXT)" if s == "text" else "?" for s, _ in cells]
+                conn.execute(f"INSERT INTO {q(table)} ({', '.join((['rowid'] if with_rowid else []) + [q(n) for n in names])}) "
+                             f"VALUES ({', '.join(marks)})", ([row.rowid] if with_rowid else []) + [v for _, v in cells])
+                written += 1
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return written
+
+
+def check_catch_up(path: Path, params: dict, policy: str) -> list[str]:
+    """Migrate with capture under `policy`, have the application rewrite every row, apply the
+    change log with the cutover's catch-up, then hold MySQL to the same contract. A preflight
+    that blocks (fail) has nothing to catch up: no problems."""
+    import MySQLdb
+
+    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql.catchup import ForwardSync, catch_up
+    from sqlite_to_mysql.errors import PreflightBlocked
+    from sqlite_to_mysql.planner import Settings
+    from sqlite_to_mysql.source import open_source
+    from tools.bench import connector
+    from tools.bench_cutover import migrate_with_capture
+
+    database = f"fz_{uuid.uuid4().hex[:12]}"
+    label = f"catch-up ({policy})"
+    problems: list[str] = []
+    try:
+        try:
+            result = migrate_with_capture(path, params, database, run_id="fuzz",
+                                          settings=Settings(on_type_conflict=policy))
+        except PreflightBlocked:
+            return []
+        if not result["verification_ok"]:
+            problems.append(f"{label}: the copy did not verify: {[v for v in result['verdicts'] if not v['ok']]}")
+        rewrite(path)
+        src = open_source(path, read_only=False)
+        dst = connector(params, database)()
+        try:
+            plan = result["plan"]
+            catch_up(ForwardSync(src, dst, plan), max_lag_changes=0, timeout=120)
+            for tp in plan.tables:
+                verdict = pipeline.verify_one(src, dst, plan, tp.source)
+                if not verdict["ok"]:
+                    problems.append(f"{label}: verification of {tp.source} after catch-up: {verdict}"[:1500])
+        finally:
+            src.close()
+            dst.close()
+        conn = MySQLdb.connect(**params, db=database, charset="utf8mb4")
+        try:
+            verdict = Verdict()
+            for table in all_tables(path):
+                compare_table(path, conn, table, verdict)
+            problems += [f"{label}: {p}" for p in verdict.problems]
+        finally:
+            conn.close()
+    except Exception as exc:  # a copy or catch-up error on a value the preflight saw
+        problems.append(f"{label}: {type(exc).__name__}: {exc}"[:3000])
+    finally:
+        admin = MySQLdb.connect(**params)
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{database}`")
+        admin.close()
+    return problems

@@ -301,3 +301,28 @@ def test_json_in_a_unique_key_keeps_documents_that_differ_by_trailing_space(mysq
     db = Database([Table("t0", [Column("doc", "JSON"), Column("n", "")], "alias", unique=[["doc"]], rows=[
         [1, '"a"', 1], [2, '"a" ', 2], [3, '{"b": 1}', 3]])])
     assert not holds(db, mysql_params, tmp_path)
+
+
+def test_a_table_of_one_integer_column_loads(mysql_params, tmp_path):
+    """A WITHOUT ROWID table whose only column is an integer key: its LOAD DATA lines are
+    text too. Before: the copy crashed joining integers."""
+    db = Database([Table("t1", [Column("c0", "NUMERIC")], "without_rowid", key_columns=["c0"],
+                         rows=[[1000000.0], [0.0], [-7]])])
+    assert not holds(db, mysql_params, tmp_path)
+
+
+def test_an_integer_override_on_reals_that_hold_integers(mysql_params, tmp_path, new_database, mysql_connect):
+    """REAL values that are whole numbers, in a column overridden to an integer type, arrive
+    as those integers (not as '3.0', which MySQL truncates with a warning)."""
+    import sqlite3
+    path = tmp_path / "source.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, r REAL)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 3.0), (2, -1e15), (3, None)])
+    for method in ("load_data", "insert"):
+        database = new_database("override")
+        result = migrate(path, database, mysql_params, tmp_path, method=method, type_overrides={"t.r": "BIGINT"})
+        assert result["status"] == "OK"
+        cur = mysql_connect(database).cursor()
+        cur.execute("SELECT id, r FROM t ORDER BY id")
+        assert cur.fetchall() == ((1, 3), (2, -10 ** 15), (3, None))
