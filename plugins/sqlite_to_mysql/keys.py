@@ -223,10 +223,9 @@ def collisions(conn: sqlite3.Connection, table: SourceTable, tp: TablePlan) -> l
             count, rows = conn.execute(f"SELECT count(*), sum(n) FROM ({groups})").fetchone()
             if not count:
                 continue
-            canon = ", ".join(row_sql.canonical_sql(p) for p in plans)
             cells = ", ".join(f"typeof({qi(c)}), {row_sql.raw_sql(qi(c))}" for c in cols)
-            first = conn.execute(f"SELECT {cells} FROM {qi(table.name)} WHERE ({canon}) = "
-                                 f"(SELECT {canon} FROM ({groups}) LIMIT 1) LIMIT 3").fetchall()
+            first = conn.execute(f"SELECT {cells} FROM {qi(table.name)} WHERE "
+                                 f"{row_sql.collides_sql(tp, cols, groups=1)} LIMIT 3").fetchall()
         except sqlite3.OperationalError:
             continue  # values that do not convert are conflicts, reported as such
         example = " and ".join("(" + ", ".join(_shown(r[2 * i], r[2 * i + 1]) for i in range(len(cols))) + ")"

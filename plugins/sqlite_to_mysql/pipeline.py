@@ -14,7 +14,7 @@ from sqlite_to_mysql import report, schema_checks, target_setup, target_state
 from sqlite_to_mysql.copy import copy_table
 from sqlite_to_mysql.errors import MigrationDataLoss, PreflightBlocked, SourceError
 from sqlite_to_mysql.plan import Plan
-from sqlite_to_mysql.planner import Settings, build_plan
+from sqlite_to_mysql.planner import Settings, build_plan, ways_out
 from sqlite_to_mysql.server_types import ServerTypes
 from sqlite_to_mysql.source import describe_sqlite_error
 from sqlite_to_mysql.sqlite_functions import register
@@ -44,9 +44,13 @@ def preflight(src, *, source_path: str, database: str, server: ServerInfo, setti
 
 def require_no_blockers(plan: Plan) -> None:
     if plan.blockers:
+        current = plan.settings.get("on_type_conflict")
+        common = sorted(set.intersection(*(ways_out(b) for b in plan.blockers)) - {current})
+        ending = (f"on_type_conflict '{common[0]}' lets the run past every problem above" if common else
+                  "no on_type_conflict setting lets the run past every problem above")
         raise PreflightBlocked(
             f"{len(plan.blockers)} blocking problem(s), the target was not touched:\n  "
-            + "\n  ".join(plan.blockers))
+            + "\n  ".join(plan.blockers) + f"\n{ending}")
 
 
 def load_method(conn, requested: str) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import fnmatch
 import logging
 import math
+import re
 import sqlite3
 from dataclasses import dataclass, field, replace
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
-from sqlite_to_mysql import keys, row_sql, values
+from sqlite_to_mysql import keys, row_sql, row_transport, sqlite_functions
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import HIDDEN_ROWID, Conflict, Plan, TablePlan
@@ -382,10 +383,10 @@ def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, 
         plan.blockers.append(f"{found} The type override {override!r} does not hold them: change or remove that "
                              f"type_overrides entry")
         return
-    choices = [f"'widen' (the column becomes {widened.column.ddl_type})"] if widened and policy != "widen" else []
-    choices.append("'quarantine' (set those rows aside)")
+    choices = {"widen": f"the column becomes {widened.column.ddl_type}"} if widened and policy != "widen" else {}
+    choices["quarantine"] = "set those rows aside"
     text = f"{found} No MySQL type holds them as they are. " if policy == "widen" else f"{found} "
-    text += f"To proceed: set on_type_conflict to {' or '.join(choices)}"
+    text += _way_out(choices)
     if widened:
         text += f", or give type_overrides {{\"{where}\": \"{widened.column.ddl_type}\"}}"
     plan.blockers.append(text)
@@ -416,11 +417,25 @@ def _resolve_collisions(conn, table: SourceTable, tp: TablePlan, profile: TableP
                  f"value in MySQL, e.g. {hit.example}.")
         if widened and policy != "widen":
             types = ", ".join(f"{d.column.source} {d.column.ddl_type}" for d in widened.values())
-            plan.blockers.append(f"{found} To proceed: set on_type_conflict to 'widen' (keeps them as text: {types}) "
-                                 f"or 'quarantine' (set those rows aside), or make them distinct in SQLite")
+            way = _way_out({"widen": f"keeps them as text: {types}", "quarantine": "set those rows aside"})
+            plan.blockers.append(f"{found} {way}, or make them distinct in SQLite")
         else:
-            plan.blockers.append(f"{found} No MySQL type keeps them apart. To proceed: set on_type_conflict to "
-                                 f"'quarantine' (set those rows aside), or make them distinct in SQLite")
+            way = _way_out({"quarantine": "set those rows aside"})
+            plan.blockers.append(f"{found} No MySQL type keeps them apart. {way}, or make them distinct in SQLite")
+
+
+def _way_out(choices: dict[str, str]) -> str:
+    """The policies that let the run past one problem, in the form ways_out() reads back."""
+    return "To proceed: set on_type_conflict to " + " or ".join(f"'{p}' ({why})" for p, why in choices.items())
+
+
+_WAY_OUT = re.compile(r"To proceed: set on_type_conflict to (.*?)(?:, or [a-z]|$)")
+
+
+def ways_out(blocker: str) -> set[str]:
+    """The policies a blocker says would let the run past it (none for most blockers)."""
+    match = _WAY_OUT.search(blocker)
+    return {p for p in POLICIES if match and f"'{p}' (" in match.group(1)}
 
 
 def _widen_key(conn, table, tp: TablePlan, hit: keys.Collision, profile, server, settings) -> dict | None:
@@ -494,27 +509,27 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
 
 
 # Values worth asking the server about (it decides; these only narrow what is sent): UUIDs of
-# 32 lowercase hex digits, and JSON documents SQLite's json_valid refuses or that have escapes
-# or enough brackets to nest 32 deep, where servers are known to differ.
+# 32 lowercase hex digits; for JSON every value that is not text, and documents SQLite's
+# json_valid refuses or that have escapes or enough brackets to nest 32 deep, where servers
+# are known to differ.
 _SERVER_CANDIDATES = {
     "uuid": "typeof({c}) = 'text' AND length({c}) = 32 AND {c} NOT GLOB '*[^0-9a-f]*'",
-    "json": "typeof({c}) = 'text' AND (NOT json_valid({c}) OR instr({c}, char(92)) > 0 "
-            "OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32)",
+    "json": "typeof({c}) IN ('integer', 'real', 'blob') OR (typeof({c}) = 'text' AND (NOT json_valid({c}) "
+            "OR instr({c}, char(92)) > 0 OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32))",
 }
 
 
 def _refused_by_server(conn, table: str, col, types: ServerTypes) -> set[str]:
-    """The column's values (as SQLite holds them) that the server's type refuses."""
+    """The column's values that the server's type refuses, as MySQL would receive them."""
     c = qi(col.source)
     where = _SERVER_CANDIDATES[col.kind].format(c=c)
-    candidates = {}
-    for (raw,) in conn.execute(f"SELECT DISTINCT {raw_sql(c)} FROM {qi(table)} WHERE {where}"):
+    candidates = set()
+    for storage, raw in conn.execute(f"SELECT DISTINCT typeof({c}), {raw_sql(c)} FROM {qi(table)} WHERE {where}"):
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            continue  # not UTF-8: a conflict of its own, never sent
-        candidates[values.uuid_text(text) if col.kind == "uuid" else text] = text
-    return {candidates[v] for v in types.refused(col.kind, list(candidates))}
+            candidates.add(sqlite_functions.convert(col.kind, row_transport.value_of(storage, raw)))
+        except (ValueError, UnicodeDecodeError):
+            continue  # a conflict of its own (not UTF-8, not a UUID), never sent
+    return types.refused(col.kind, sorted(candidates))
 
 
 def _key_name(expr: str) -> str:

@@ -165,9 +165,10 @@ def problem_sql(col: ColumnPlan) -> str:
     check = f"s2m_problem('{kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
     if not col.refused:
         return check
+    # refused: values as MySQL receives them, compared once the value is known to convert
     listed = json.dumps(col.refused, ensure_ascii=False).replace("'", "''")
-    return (f"CASE WHEN {c} IN (SELECT value FROM json_each('{listed}')) THEN "
-            f"'the server''s {col.ddl_type} type refuses it' ELSE {check} END")
+    return (f"CASE WHEN {check} IS NOT NULL THEN {check} WHEN {value_sql(col)} IN (SELECT value FROM "
+            f"json_each('{listed}')) THEN 'the server''s {col.ddl_type} type refuses it' END")
 
 
 def _value_bad_sql(tp: TablePlan) -> str | None:
@@ -191,10 +192,14 @@ def colliding_groups_sql(tp: TablePlan, columns: list[str]) -> str:
             f"GROUP BY {canon} HAVING count(*) > 1")
 
 
-def _collides_sql(tp: TablePlan, columns: list[str]) -> str:
+def collides_sql(tp: TablePlan, columns: list[str], *, groups: int | None = None) -> str:
+    """True for a row whose key value another row also becomes in MySQL (of the first
+    `groups` such values only, when given). CASE: a row outside the key is never converted."""
     canon = ", ".join(canonical_sql(tp.column(c)) for c in columns)
-    return (f"({canon}) IN (SELECT {canon} FROM {qi(tp.source)} WHERE {_distinct_key_rows(tp, columns)} "
-            f"GROUP BY {canon} HAVING count(*) > 1)")
+    distinct = _distinct_key_rows(tp, columns)
+    limit = f" LIMIT {int(groups)}" if groups else ""
+    return (f"CASE WHEN {distinct} THEN ({canon}) IN (SELECT {canon} FROM {qi(tp.source)} WHERE {distinct} "
+            f"GROUP BY {canon} HAVING count(*) > 1{limit}) ELSE 0 END")
 
 
 def bad_row_sql(tp: TablePlan) -> str | None:
@@ -205,7 +210,7 @@ def bad_row_sql(tp: TablePlan) -> str | None:
     if not tp.quarantine_keys:
         return value_bad
     whens = ([f"WHEN {value_bad} THEN 1"] if value_bad else []) + \
-        [f"WHEN {_collides_sql(tp, cols)} THEN 1" for cols in tp.quarantine_keys.values()]
+        [f"WHEN {collides_sql(tp, cols)} THEN 1" for cols in tp.quarantine_keys.values()]
     return f"(CASE {' '.join(whens)} ELSE 0 END)"
 
 
@@ -214,7 +219,7 @@ def problems_sql(tp: TablePlan) -> str:
     items = [f"'{_sql_text(name)}', {problem_sql(tp.column(name))}" for name in tp.quarantine_columns]
     value_bad = _value_bad_sql(tp)
     for label, cols in tp.quarantine_keys.items():
-        check = f"WHEN {_collides_sql(tp, cols)} THEN 'another row holds the same value in MySQL'"
+        check = f"WHEN {collides_sql(tp, cols)} THEN 'another row holds the same value in MySQL'"
         items.append(f"'{_sql_text(label)}', CASE {f'WHEN {value_bad} THEN NULL ' if value_bad else ''}{check} END")
     return f"json_object({', '.join(items)})"
 

@@ -598,34 +598,19 @@ def check_roundtrip(path: Path, conn) -> Verdict:
     return verdict
 
 
-SUGGESTS = re.compile(r"on_type_conflict to ([^.;]*)")
+OFFERS = re.compile(r"To proceed: set on_type_conflict to (.*?)(?:, or [a-z]|$)")
+SUBJECT = re.compile(r"^(TYPE_CONFLICT \S+|KEY_COLLISION \S+ (?:primary key|unique index \S+) \([^)]*\))")
+PAST_ALL = re.compile(r"on_type_conflict '(\w+)' lets the run past every problem above")
 
 
-def suggested_policies(blockers: str) -> set[str]:
-    """The policies a blocked preflight tells the operator to choose."""
-    found = set()
-    for match in SUGGESTS.finditer(blockers):
-        found |= {p for p in ("widen", "quarantine") if f"'{p}'" in match.group(1)}
-    return found
+def offered(line: str) -> set[str]:
+    """The policies one blocker line says would let the run past it."""
+    match = OFFERS.search(line)
+    return {p for p in ("widen", "quarantine") if match and f"'{p}' (" in match.group(1)}
 
 
-def uuid_hex(value: str) -> str:
-    return uuid.UUID(value).hex
-
-
-def storage_counts(path: Path) -> Counter:
-    """How many values of each storage class the source holds (for the fuzzer's statistics)."""
-    conn = sqlite3.connect(path)
-    counts: Counter = Counter()
-    try:
-        for table in all_tables(path):
-            names = [r[1] for r in conn.execute(f"PRAGMA table_info({q(table)})")]
-            for name in names:
-                for kind, n in conn.execute(f"SELECT typeof({q(name)}), count(*) FROM {q(table)} GROUP BY 1"):
-                    counts[kind] += n
-    finally:
-        conn.close()
-    return counts
+def blocker_lines(message: str) -> list[str]:
+    return [line.strip() for line in message.splitlines()[1:] if line.startswith("  ")]
 
 
 # --- running the migration under each policy ------------------------------------------------
@@ -722,8 +707,12 @@ def check_contract(path: Path, params: dict, workdir: Path, *, method: str = "lo
     - widen: a clean run in which every value round-trips;
     - quarantine: a clean run; source rows = target rows + quarantined rows; each
       quarantined row byte-exact; every other value round-trips;
-    - never a copy-time error or a verification DIFF; a blocked run suggests only policies
-      that do let the run through."""
+    - never a copy-time error or a verification DIFF;
+    - a blocked run offers, for each problem, only policies under which that problem is gone,
+      and when it says one policy lets the run past every problem, that run goes through.
+    One exception, by design: values distinct in SQLite only by their storage class (0 and
+    '0') in one unique key, which no MySQL type keeps apart: widen stops there too, naming
+    them, and offers quarantine."""
     problems = []
     fail = run_policy(path, params, "fail", method, workdir)
     outcomes = [fail]
@@ -735,11 +724,20 @@ def check_contract(path: Path, params: dict, workdir: Path, *, method: str = "lo
                 problems.append(f"fail: a conflict that does not name its key and value: {line}")
         outcomes += [run_policy(path, params, p, method, workdir) for p in ("widen", "quarantine")]
         widen, quarantine = outcomes[1:]
-        for policy in suggested_policies(fail.blocked):
-            chosen = widen if policy == "widen" else quarantine
-            if chosen.status is None:
-                problems.append(f"fail: the message suggests on_type_conflict={policy}, which does not let the "
-                                f"run through: {chosen.blocked or chosen.error}")
+        by_policy = {"widen": widen, "quarantine": quarantine}
+        for line in blocker_lines(fail.blocked):
+            subject = SUBJECT.match(line)
+            for policy in offered(line):
+                chosen = by_policy[policy]
+                still = [other for other in blocker_lines(chosen.blocked or "")
+                         if subject and other.startswith(subject.group(1))]
+                if chosen.error or still:
+                    problems.append(f"fail offers on_type_conflict={policy} for: {line}; under it: "
+                                    f"{chosen.error or still}")
+        past_all = PAST_ALL.search(fail.blocked)
+        if past_all and by_policy[past_all.group(1)].status is None:
+            chosen = by_policy[past_all.group(1)]
+            problems.append(f"fail says {past_all.group(0)}, but: {chosen.blocked or chosen.error}")
         if quarantine.status is not None and fail.conflicts != quarantine.conflicts:
             problems.append(f"fail names {dict(fail.conflicts)} but quarantine sets aside {dict(quarantine.conflicts)}")
     for outcome in outcomes:
@@ -748,7 +746,7 @@ def check_contract(path: Path, params: dict, workdir: Path, *, method: str = "lo
             problems.append(f"{label}: {outcome.error}")
         elif outcome.blocked is not None and outcome.policy != "fail":
             # widen may stop only at values distinct in SQLite that no MySQL type keeps apart
-            reasons = [line.strip() for line in outcome.blocked.splitlines()[1:]]
+            reasons = blocker_lines(outcome.blocked)
             if outcome.policy == "quarantine" or not all(r.startswith("KEY_COLLISION") and UNRESOLVABLE in r
                                                          for r in reasons):
                 problems.append(f"{label}: the run was blocked: {outcome.blocked}")

@@ -326,3 +326,14 @@ def test_an_integer_override_on_reals_that_hold_integers(mysql_params, tmp_path,
         cur = mysql_connect(database).cursor()
         cur.execute("SELECT id, r FROM t ORDER BY id")
         assert cur.fetchall() == ((1, 3), (2, -10 ** 15), (3, None))
+
+
+@pytest.mark.parametrize("method", ["load_data", "insert"])
+def test_values_of_other_storage_classes_in_a_json_column_are_asked_of_the_server_as_text(
+        mysql_params, tmp_path, method):
+    """A JSON column holding a BLOB (b'a'), numbers and an infinity: each becomes text on its
+    way to MySQL ('a', '7', 'inf'), and that text is what the server is asked about. Before:
+    the CHECK constraint refused 'a' at copy time."""
+    db = Database([Table("t0", [Column("doc", "JSON")], "alias", rows=[
+        [1, b"a"], [2, 7], [3, float("inf")], [4, 0.125], [5, b"[1, 2]"], [6, '{"ok": true}']])])
+    assert not holds(db, mysql_params, tmp_path, method=method)
