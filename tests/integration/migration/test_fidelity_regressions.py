@@ -293,6 +293,9 @@ def test_json_validity_is_the_servers(mysql_params, tmp_path, document):
     db = Database([Table("t0", [Column("doc", "TEXT CHECK (json_valid(doc))"), Column("n", "")], "alias", rows=[
         [1, '{"ok": [1, 2]}', 1], [2, document, 2]])])
     assert not holds(db, mysql_params, tmp_path)
+    if document == "1.":  # the server takes it: no conflict at all
+        outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+        assert outcome.status == "OK", outcome.blocked
 
 
 def test_json_in_a_unique_key_keeps_documents_that_differ_by_trailing_space(mysql_params, tmp_path):
@@ -337,3 +340,13 @@ def test_values_of_other_storage_classes_in_a_json_column_are_asked_of_the_serve
     db = Database([Table("t0", [Column("doc", "JSON")], "alias", rows=[
         [1, b"a"], [2, 7], [3, float("inf")], [4, 0.125], [5, b"[1, 2]"], [6, '{"ok": true}']])])
     assert not holds(db, mysql_params, tmp_path, method=method)
+
+
+def test_a_row_quarantined_by_the_catch_up_keeps_its_reals_exact(mysql_params, tmp_path):
+    """The cutover's catch-up read quarantined rows with CAST(x AS BLOB), so a REAL reached
+    the quarantine as its Python bytes repr ("b'0.3'": digits lost, not JSON). Copy and
+    catch-up now read values through one module; the rewritten row is byte-exact again."""
+    db = Database([Table("t0", [Column("n", "INTEGER"), Column("r", "REAL")], "alias", rows=[
+        [1, "not a number", 0.1 + 0.2], [2, 5, 1e-300], [3, "x", -0.0], [4, 6, 2.5]])])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    assert not fidelity.check_catch_up(path, mysql_params, "quarantine")
