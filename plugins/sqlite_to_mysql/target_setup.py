@@ -12,7 +12,6 @@ from sqlite_to_mysql.errors import TargetStateError
 from sqlite_to_mysql.plan import Plan, TablePlan
 
 log = logging.getLogger(__name__)
-BIGINT_MAX = 2 ** 63 - 1
 
 
 def create_database(server_conn, database: str, server: ServerInfo) -> bool:
@@ -103,9 +102,9 @@ def set_auto_increment(conn, plan: Plan) -> dict[str, int]:
             continue
         key = quote(tp.key_target[0])
         cur.execute(f"SELECT MAX({key}) FROM {quote(tp.target)}")
+        # (in Python: MAX + 1 in SQL overflows BIGINT when SQLite's ids reached 2^63 - 1, and
+        # a counter of 2^63 is what MySQL holds once ids are exhausted)
         value = max(tp.auto_increment_next, int(cur.fetchone()[0] or 0) + 1)
-        if value > BIGINT_MAX:  # ids exhausted: the server's counter already stands past the last one
-            continue
         cur.execute(f"ALTER TABLE {quote(tp.target)} AUTO_INCREMENT = {int(value)}")
         result[tp.target] = value
     return result

@@ -350,3 +350,11 @@ def test_a_row_quarantined_by_the_catch_up_keeps_its_reals_exact(mysql_params, t
         [1, "not a number", 0.1 + 0.2], [2, 5, 1e-300], [3, "x", -0.0], [4, 6, 2.5]])])
     path = fidelity.build(tmp_path / "source.sqlite3", db)
     assert not fidelity.check_catch_up(path, mysql_params, "quarantine")
+
+
+def test_ids_exhausted_by_a_quarantined_row_stay_exhausted(mysql_params, tmp_path):
+    """SQLite issued id 2^63 - 1 to a row the quarantine sets aside: MySQL's counter must
+    still stand past it (2^63: exhausted), as the schema check requires, not at 2^63 - 1."""
+    db = Database([Table("t1", [Column("c1", "POINT")], "alias", rows=[
+        [9223372036854775806, 1], [None, b"not a number"], [5, 2]])])
+    assert not holds(db, mysql_params, tmp_path, method="insert")
