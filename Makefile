@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-fast bench airflow clean
+.PHONY: setup demo test test-fast bench fuzz airflow clean
 
 setup:
 	@bash tools/setup.sh
@@ -19,6 +19,17 @@ test-fast: setup
 
 bench: setup
 	@$(PY) -m tools.bench $(BENCH_ARGS)
+
+# The long property runs (`make test` runs the same tests with a few hundred examples).
+# FUZZ_SEED replays a run: the seed is printed first.
+FUZZ_EXAMPLES ?= 10000
+ifndef FUZZ_SEED
+FUZZ_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+fuzz: setup
+	@echo "fuzz: seed $(FUZZ_SEED), $(FUZZ_EXAMPLES) examples (replay: make fuzz FUZZ_SEED=$(FUZZ_SEED))"
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -p no:cacheprovider --hypothesis-seed=$(FUZZ_SEED) \
+		tests/integration/migration/test_fidelity_fuzz.py $(PYTEST_ARGS)
 
 airflow: setup
 	@bash tools/airflow_local.sh

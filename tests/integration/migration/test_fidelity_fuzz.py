@@ -21,7 +21,7 @@ from support import fidelity
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
                 suppress_health_check=list(HealthCheck))
 
@@ -35,7 +35,7 @@ def test_every_policy_keeps_its_contract_on_any_sqlite_database(mysql_params, db
         assert not problems, "\n".join(problems) + "\n\nsource:\n" + db.describe()
 
 
-@settings(FUZZ, max_examples=max(10, EXAMPLES // 3))
+@settings(FUZZ, max_examples=max(20, EXAMPLES // 3))
 @given(db=fidelity.databases(), policy=st.sampled_from(["fail", "widen", "quarantine"]))
 def test_values_written_during_capture_arrive_by_catch_up_as_the_copy_brings_them(mysql_params, db, policy):
     """The cutover path: the same generated values, deleted and written again by the
