@@ -225,8 +225,10 @@ class ForwardSync:
         return Applied(written=len(present), deleted=len(gone), quarantined=len(quarantined))
 
     def _replace(self, tp: TablePlan, prefix: str, batch: list[tuple]) -> None:
+        cur = self.dst.cursor()
         try:
-            self.dst.cursor().execute(prefix + ",".join(line for _key, line in batch))
+            cur.execute(prefix + ",".join(line for _key, line in batch))
+            row_transport.refuse_warnings(self.dst, cur, tp.source, batch, lambda item: f"key {list(item[0])}")
         except Exception as exc:
             if mysql_errno(exc) not in REFUSED_VALUE_ERRORS:
                 raise

@@ -279,10 +279,7 @@ class _Loader:
                 handle.write(b"\n")
             self.cur.execute(self.load_sql, (path,))
             loaded = self.cur.rowcount
-            if self.dst.warning_count():
-                self.cur.execute("SHOW WARNINGS LIMIT 10")
-                warnings = self.cur.fetchall()
-                raise TypeConflictError(self._describe(warnings, data.split(b"\n")))
+            row_transport.refuse_warnings(self.dst, self.cur, self.tp.source, data.split(b"\n"), _sample)
             return loaded
         finally:
             os.unlink(path)
@@ -291,19 +288,18 @@ class _Loader:
         loaded = 0
         for chunk in row_transport.statements(lines, len):
             self.cur.execute(self.insert_prefix + ",".join(chunk))
+            row_transport.refuse_warnings(self.dst, self.cur, self.tp.source, chunk, _sample)
             loaded += self.cur.rowcount
         return loaded
-
-    def _describe(self, warnings, lines: list[bytes]) -> str:
-        parts = []
-        for level, code, message in warnings:
-            row_no = row_transport.row_at(message)
-            sample = lines[row_no - 1][:200].decode("utf-8", "replace") if row_no and row_no <= len(lines) else ""
-            parts.append(f"{level} {code}: {message}" + (f" | row: {sample!r}" if sample else ""))
-        return f"{self.tp.source}: MySQL changed or refused values of a batch (rolled back): " + "; ".join(parts)
 
     def close(self) -> None:
         try:
             self.cur.close()
         except Exception:
             pass
+
+
+def _sample(line) -> str:
+    """The start of one row's line, for a message."""
+    text = line[:200].decode("utf-8", "replace") if isinstance(line, bytes) else line[:200]
+    return repr(text)

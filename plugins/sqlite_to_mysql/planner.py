@@ -463,16 +463,18 @@ def widen_column(conn, table: SourceTable, key_source: list[str], name: str, pro
     None when no MySQL type holds them."""
     full = ProfileScan(table, {name: "unknown"}, quick=False, only={name})
     measured = replace(profile, columns={**profile.columns, name: full.finish(conn, [full.run(conn)]).columns[name]})
-    redo = _decide_columns(table, measured, server, settings, widen={name})[name]
-    redo.expected_conflicts = None
-    if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
-        return redo
-    if redo.column.kind in ("text", "json"):
-        # text that is not UTF-8 (no profile sees it): only bytes hold it as it is
-        prof = measured.columns[name]
-        as_bytes = replace(prof, blobs=max(1, prof.blobs), blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))
-        redo = _decide_columns(table, replace(measured, columns={**measured.columns, name: as_bytes}),
-                               server, settings, widen={name})[name]
+    prof = measured.columns[name]
+    # the narrowest first; then numbers no numeric type holds together kept as their text;
+    # then text that is not UTF-8 (no profile sees it) kept as bytes
+    attempts = [prof, replace(prof, texts=max(1, prof.texts), text_max_chars=max(prof.text_max_chars, 32)),
+                replace(prof, blobs=max(1, prof.blobs), blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))]
+    tried = set()
+    for attempt in attempts:
+        redo = _decide_columns(table, replace(measured, columns={**measured.columns, name: attempt}), server,
+                               settings, widen={name})[name]
+        if redo.column.ddl_type in tried:
+            continue
+        tried.add(redo.column.ddl_type)
         redo.expected_conflicts = None
         if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
             return redo

@@ -133,6 +133,22 @@ def row_at(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def refuse_warnings(conn, cur, source: str, rows: list, show) -> None:
+    """A statement MySQL accepted with warnings changed a value on its way in (strict
+    sql_mode makes most such changes errors; a DECIMAL rounded by INSERT is only a note):
+    the batch must not pass. rows: what the statement carried, row by row; show(row) names one."""
+    if not conn.warning_count():
+        return
+    cur.execute("SHOW WARNINGS LIMIT 10")
+    parts = []
+    for level, code, message in cur.fetchall():
+        n = row_at(message)
+        sample = show(rows[n - 1]) if n and n <= len(rows) else ""
+        parts.append(f"{level} {code}: {message}" + (f" | row: {sample}" if sample else ""))
+    raise TypeConflictError(f"{source}: MySQL changed or refused values of a batch (rolled back): "
+                            + "; ".join(parts))
+
+
 def explain(src: sqlite3.Connection, tp: TablePlan, key_sql: list[str], where: str, params, *,
             hint: str) -> TypeConflictError | None:
     """The first value of the rows selected by `where` that does not fit its planned column,

@@ -358,3 +358,41 @@ def test_ids_exhausted_by_a_quarantined_row_stay_exhausted(mysql_params, tmp_pat
     db = Database([Table("t1", [Column("c1", "POINT")], "alias", rows=[
         [9223372036854775806, 1], [None, b"not a number"], [5, 2]])])
     assert not holds(db, mysql_params, tmp_path, method="insert")
+
+
+def test_numbers_no_numeric_type_holds_together_are_widened_to_their_text(mysql_params, tmp_path):
+    """2^53 + 1 (no DOUBLE holds it) beside 1e-300 (no DECIMAL holds it): widen keeps both as
+    their exact text instead of stopping."""
+    db = Database([Table("t0", [Column("n", "NUMERIC")], "alias", rows=[[1, 2 ** 53 + 1], [2, 1e-300], [3, 0.5]])])
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "widen", "load_data", tmp_path)
+    assert outcome.status == "OK", outcome.blocked
+
+
+@pytest.mark.parametrize("method", ["load_data", "insert"])
+def test_a_value_mysql_changes_with_only_a_note_fails_the_batch(tmp_path, new_database, mysql_params, method):
+    """Strict sql_mode makes most changes errors, but an INSERT rounds a DECIMAL with only a
+    note (1265). Should a value reach MySQL in a narrower column than planned (here the
+    column is narrowed behind the plan's back), the batch fails and names the row, on both
+    bulk paths; before, the INSERT path rounded silently and only verification noticed."""
+    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql.copy import copy_table
+    from sqlite_to_mysql.errors import TypeConflictError
+    from sqlite_to_mysql.planner import Settings
+    from sqlite_to_mysql.source import open_source
+    from tools.bench import connector
+
+    db = Database([Table("t0", [Column("price", "DECIMAL(6,2)")], "alias", rows=[[1, "1.25"], [2, "2.50"]])])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    database = new_database("notes")
+    src, server = open_source(path), connector(mysql_params)()
+    info = pipeline.server_info(server)
+    plan = pipeline.preflight(src, source_path=str(path), database=database, server=info, settings=Settings())
+    pipeline.setup_target(server, connector(mysql_params, database), plan, info, run_id="r")
+    dst = connector(mysql_params, database)()
+    dst.cursor().execute("ALTER TABLE t0 MODIFY price DECIMAL(6,1) NOT NULL")
+    with pytest.raises(TypeConflictError, match="1265"):
+        copy_table(src, dst, plan.table("t0"), run_id="r", plan_fingerprint=plan.fingerprint, batch_rows=100,
+                   method=method)
+    for conn in (src, dst, server):
+        conn.close()
