@@ -502,7 +502,7 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     for row in conn.execute(sql, params):
         count += 1
         if len(examples) < limit:
-            key = dict(zip(map(_key_name, key_source), map(_key_value, row[:len(key_source)])))
+            key = dict(zip(map(_key_name, key_source), map(row_transport.show_key, row[:len(key_source)])))
             raw, storage, why = row[len(key_source):]
             examples.append({"key": key, "value": _show(raw, storage), "problem": why})
     if not count:
@@ -551,16 +551,6 @@ def _show(raw, storage: str) -> str:
     if isinstance(raw, bytes):
         return excerpt(raw.decode("utf-8", "backslashreplace"))
     return excerpt(raw)
-
-
-def _key_value(raw):
-    """A key part read by raw_sql, as it can go into the plan's JSON."""
-    if isinstance(raw, bytes):
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return "x'" + raw.hex() + "'"
-    return raw
 
 
 def _orphans(scan: SourceScan, plan: Plan, names: list[str]) -> None:

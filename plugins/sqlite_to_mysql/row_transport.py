@@ -83,6 +83,17 @@ def decode_key(data) -> list | None:
             else base64.b64decode(v["b64"]) if isinstance(v, dict) else v for v in data]
 
 
+def show_key(value):
+    """A key part as a report shows it: text as text, bytes as text where they are UTF-8,
+    otherwise x'hex'."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return "x'" + value.hex() + "'"
+    return value
+
+
 def row_json(tp: TablePlan, cells) -> str:
     """Every value of a quarantined row, exactly: text as text, anything else losslessly."""
     row = {}

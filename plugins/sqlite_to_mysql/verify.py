@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import checksums, row_sql, target_state
+from sqlite_to_mysql import checksums, row_sql, row_transport, target_state
 from sqlite_to_mysql.checksums import Digest
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
 from sqlite_to_mysql.source_schema import qi
@@ -319,10 +319,4 @@ def _show(value) -> str | None:
     return excerpt(value, 120)
 
 
-def _show_key(value):
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return "x'" + value.hex() + "'"
-    return value
+_show_key = row_transport.show_key  # (cutover_verify shows keys the same way)
