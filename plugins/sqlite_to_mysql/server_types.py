@@ -13,8 +13,9 @@ import json
 import threading
 
 BATCH_BYTES = 2 * 1024 * 1024  # of JSON per statement, well under max_allowed_packet
-# kind -> SQL true for a value (j.v) the server's type refuses
-REFUSES = {"uuid": "CAST(j.v AS UUID) IS NULL", "json": "NOT JSON_VALID(j.v)"}
+# kind -> (how JSON_TABLE reads a value, SQL true for a value j.v the server's type refuses)
+REFUSES = {"uuid": ("CHAR(36) CHARACTER SET ascii", "CAST(j.v AS UUID) IS NULL"),
+           "json": ("LONGTEXT CHARACTER SET utf8mb4", "NOT JSON_VALID(j.v)")}
 
 
 class ServerTypes:
@@ -27,9 +28,10 @@ class ServerTypes:
     def refused(self, kind: str, values: list[str]) -> set[str]:
         """The values (as MySQL would receive them) that the server's type of `kind` refuses."""
         found: set[str] = set()
+        column, refuses = REFUSES[kind]
         for batch in _batches(values):
-            sql = (f"SELECT j.n FROM JSON_TABLE(%s, '$[*]' COLUMNS (n FOR ORDINALITY, "
-                   f"v LONGTEXT CHARACTER SET utf8mb4 PATH '$')) AS j WHERE {REFUSES[kind]}")
+            sql = (f"SELECT j.n FROM JSON_TABLE(%s, '$[*]' COLUMNS (n FOR ORDINALITY, v {column} PATH '$')) AS j "
+                   f"WHERE {refuses}")
             with self.lock:
                 cur = self.conn.cursor()
                 cur.execute(sql, (json.dumps(batch, ensure_ascii=False),))
