@@ -357,8 +357,10 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile) -> tuple[int | None
     if kind == "uuid":
         return 0, "0"
     if kind in ("text", "json"):
-        suspicious = prof.non_ascii or prof.blobs or (kind == "json" and prof.invalid_json)
-        where = "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
+        # (GLOB stops at a NUL byte: text holding one is looked at whatever follows it)
+        suspicious = prof.non_ascii or prof.with_nul or prof.blobs or (kind == "json" and prof.invalid_json)
+        where = "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND ({c} GLOB :non_ascii OR " \
+            "instr(CAST({c} AS BLOB), x'00') > 0))"
         if kind == "json":
             where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
         limit, fixed = col.args[:2] if kind == "text" else (None, None)

@@ -421,3 +421,11 @@ def test_a_value_mysql_changes_with_only_a_note_fails_the_batch(tmp_path, new_da
                    method=method)
     for conn in (src, dst, server):
         conn.close()
+
+
+def test_text_that_is_not_utf8_after_a_nul_byte_is_seen(mysql_params, tmp_path):
+    """SQLite's GLOB stops at a NUL byte, so '\\x00\\xe0' looked like plain ASCII to the
+    conflict scan: widen chose TEXT, and MySQL refused the bytes at copy time."""
+    db = Database([Table("t1", [Column("c2", "NUMERIC"), Column("c3", "TEXT")], "alias", rows=[
+        [1, TextBytes(b"\x00\xe0"), TextBytes(b"ok\x00\xff")], [2, 5, "fine"], [3, "7x", "nul\x00inside"]])])
+    assert not holds(db, mysql_params, tmp_path)
