@@ -475,6 +475,12 @@ def _float_text(raw: bytes) -> float | None:
 
 # --- the quarantine -------------------------------------------------------------------------
 
+# a quarantined cell (row_data JSON) -> (storage class, value)
+CELLS = {"text": lambda v: ("text", v.encode()), "text_bytes_base64": lambda v: ("text", base64.b64decode(v)),
+         "blob_base64": lambda v: ("blob", base64.b64decode(v)), "integer": lambda v: ("integer", int(v)),
+         "real": lambda v: ("real", float(v))}
+
+
 def quarantined(conn, table: str) -> list[dict[str, tuple[str, object]]]:
     """Quarantined rows of a table, each as column -> (storage class, value) exactly as stored."""
     cur = conn.cursor()
@@ -487,9 +493,7 @@ def quarantined(conn, table: str) -> list[dict[str, tuple[str, object]]]:
                 row[name] = ("null", None)
                 continue
             (kind, text), = cell.items()
-            row[name] = {"text": lambda v: ("text", v.encode()), "text_bytes_base64": lambda v: ("text", base64.b64decode(v)),
-                         "blob_base64": lambda v: ("blob", base64.b64decode(v)), "integer": lambda v: ("integer", int(v)),
-                         "real": lambda v: ("real", float(v))}[kind](text)
+            row[name] = CELLS[kind](text)
         out.append(row)
     return out
 
@@ -785,10 +789,11 @@ def rewrite(path: Path) -> int:
                     continue  # deleted for good
                 names = list(row.cells)
                 cells = [row.cells[n] for n in names]
-                with_rowid = row.rowid is not None and not alias
-                marks = (["?"] if with_rowid else []) + ["CAST(? AS TEXT)" if s == "text" else "?" for s, _ in cells]
-                conn.execute(f"INSERT INTO {q(table)} ({', '.join((['rowid'] if with_rowid else []) + [q(n) for n in names])}) "
-                             f"VALUES ({', '.join(marks)})", ([row.rowid] if with_rowid else []) + [v for _, v in cells])
+                rowid = [row.rowid] if row.rowid is not None and not alias else []
+                columns = ["rowid"] * len(rowid) + [q(n) for n in names]
+                marks = ["?"] * len(rowid) + ["CAST(? AS TEXT)" if s == "text" else "?" for s, _ in cells]
+                conn.execute(f"INSERT INTO {q(table)} ({', '.join(columns)}) VALUES ({', '.join(marks)})",
+                             rowid + [v for _, v in cells])
                 written += 1
         conn.execute("COMMIT")
     finally:
