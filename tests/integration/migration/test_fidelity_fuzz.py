@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from support import fidelity
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # a few minutes: behind make test, not test-fast
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
