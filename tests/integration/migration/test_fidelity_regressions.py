@@ -429,3 +429,13 @@ def test_text_that_is_not_utf8_after_a_nul_byte_is_seen(mysql_params, tmp_path):
     db = Database([Table("t1", [Column("c2", "NUMERIC"), Column("c3", "TEXT")], "alias", rows=[
         [1, TextBytes(b"\x00\xe0"), TextBytes(b"ok\x00\xff")], [2, 5, "fine"], [3, "7x", "nul\x00inside"]])])
     assert not holds(db, mysql_params, tmp_path)
+
+
+def test_nulls_in_a_converted_unique_key_are_no_collision(mysql_params, tmp_path):
+    """The check for values that become one in MySQL grouped NULLs together, so two NULLs in a
+    unique DATETIME column (distinct in SQLite and in MySQL) blocked the run as a collision."""
+    db = Database([Table("t0", [Column("at", "DATETIME")], "alias", unique=[["at"]], rows=[
+        [1, None], [2, None], [3, "2024-01-01 10:00:00"]])])
+    assert not holds(db, mysql_params, tmp_path)
+    outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
+    assert outcome.status == "OK", outcome.blocked
