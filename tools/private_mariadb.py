@@ -47,6 +47,9 @@ class PrivateMariaDB:
         self.root = Path(basedir or tempfile.mkdtemp(prefix="private-mariadb-"))
         self.datadir = self.root / "data"
         self.socket = str(self.root / "mysqld.sock")
+        # Its own temporary directory: servers sharing /tmp can pick the same temporary file
+        # names (seen: mariadb-install-db aborting on another instance's #sql-temptable file).
+        self.tmpdir = self.root / "tmp"
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -54,10 +57,11 @@ class PrivateMariaDB:
     def start(self, timeout: float = 60) -> "PrivateMariaDB":
         if not self.datadir.exists():
             self._install()
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         args = [server_binary(), "--no-defaults", f"--datadir={self.datadir}",
                 f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
                 f"--pid-file={self.root / 'mysqld.pid'}", f"--log-error={self.root / 'error.log'}",
-                f"--server-id={self.server_id}", "--innodb-buffer-pool-size=256M",
+                f"--server-id={self.server_id}", f"--tmpdir={self.tmpdir}", "--innodb-buffer-pool-size=256M",
                 "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
                 "--skip-name-resolve", "--local-infile=1"]
         if self.log_bin:
@@ -134,7 +138,8 @@ class PrivateMariaDB:
         installer = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
         if not installer:
             raise RuntimeError("mariadb-install-db not found (apt-get install mariadb-server)")
-        args = [installer, "--no-defaults", f"--datadir={self.datadir}",
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        args = [installer, "--no-defaults", f"--datadir={self.datadir}", f"--tmpdir={self.tmpdir}",
                 "--auth-root-authentication-method=normal", "--skip-test-db"]
         if os.geteuid() == 0:
             args.append("--user=root")

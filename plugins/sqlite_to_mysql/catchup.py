@@ -10,7 +10,8 @@ so a crash between the two sides' commits only repeats work:
 - backward (MySQL -> SQLite, the rollback): MySQL transactions commit out of sequence order,
   so each entry is flagged `applied` after SQLite has committed it, and nothing is skipped.
 
-Rows go into MySQL as the exact literals the copy would have produced (row_sql), with REPLACE,
+Rows go into MySQL as the exact literals the copy would have produced (row_sql), read and
+set aside by the same code as the copy's (row_transport), with REPLACE,
 which like SQLite's own REPLACE also removes a stale row holding a unique value the new row
 takes. They come back into SQLite the way Django writes them on SQLite.
 """

@@ -1,7 +1,11 @@
 """SQLite expressions that turn a source row into what MySQL receives, computed inside
 SQLite's scan (C speed). Python is called only where exactness needs it: REAL values of
 DECIMAL/DOUBLE columns, date/time text not already in MySQL's form, booleans in words,
-and numbers in text columns (SQLite's own number-to-text keeps only 15 digits)."""
+and numbers in text and BLOB columns (SQLite's own number-to-text keeps only 15 digits).
+
+Also the SQL that decides which rows the quarantine sets aside (a value that does not fit,
+or a unique key value another row also becomes in MySQL), used alike by the copy, the
+verification and the catch-up."""
 from __future__ import annotations
 
 import json
