@@ -169,10 +169,11 @@ def problem_sql(col: ColumnPlan) -> str:
     check = f"s2m_problem('{kind}', typeof({c}), {raw_sql(c)}, {a}, {b})"
     if not col.refused:
         return check
-    # refused: values as MySQL receives them, compared once the value is known to convert
-    listed = json.dumps(col.refused, ensure_ascii=False).replace("'", "''")
-    return (f"CASE WHEN {check} IS NOT NULL THEN {check} WHEN {value_sql(col)} IN (SELECT value FROM "
-            f"json_each('{listed}')) THEN 'the server''s {col.ddl_type} type refuses it' END")
+    # refused: values as MySQL receives them, compared (once the value is known to convert) by
+    # their bytes in hex, since SQLite's JSON functions stop a string at a NUL
+    listed = json.dumps([v.encode("utf-8").hex().upper() for v in col.refused])
+    return (f"CASE WHEN {check} IS NOT NULL THEN {check} WHEN hex(CAST({value_sql(col)} AS BLOB)) IN (SELECT "
+            f"value FROM json_each('{listed}')) THEN 'the server''s {col.ddl_type} type refuses it' END")
 
 
 def _value_bad_sql(tp: TablePlan) -> str | None:

@@ -439,3 +439,13 @@ def test_nulls_in_a_converted_unique_key_are_no_collision(mysql_params, tmp_path
     assert not holds(db, mysql_params, tmp_path)
     outcome = fidelity.run_policy(tmp_path / "source.sqlite3", mysql_params, "fail", "load_data", tmp_path)
     assert outcome.status == "OK", outcome.blocked
+
+
+@pytest.mark.parametrize("method", ["load_data", "insert"])
+def test_a_refused_json_document_with_a_nul_is_quarantined(mysql_params, tmp_path, method):
+    """The quarantine matched the server's refusals through SQLite's JSON functions, which cut
+    a string at a NUL byte: a refused document holding one was not set aside, and the CHECK
+    constraint refused it at copy time."""
+    db = Database([Table("t0", [Column("doc", "JSON"), Column("n", "")], "alias", rows=[
+        [1, "0e\x000\t\u00e1'\u00e1", 1], [2, "[1, 2]", 2], [3, " a", 3]])])
+    assert not holds(db, mysql_params, tmp_path, method=method)
