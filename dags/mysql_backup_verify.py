@@ -1,9 +1,17 @@
-"""mysql_backup_verify: check every stored backup without restoring, daily at 06:00 UTC.
+"""mysql_backup_verify: prove a usable, fresh backup exists, without restoring; daily at 06:00 UTC.
 
 Like pgBackRest's `verify`: each object listed in a manifest must be present with its size
-and SHA-256, and the binlog chain must run without a hole from each full backup's position.
-With `deep`, every object is also decrypted and its zstd checksums tested (needs the secret
-key). All findings are in the log; any problem fails the run with BACKUP_CORRUPTION.
+and SHA-256, and the binlog chain must run without a hole from each full backup's position
+to the newest binlog shipped (its epoch's epoch.json), across no numbering reset. A missing
+location, no complete full backup, or a newest backup without manifest is a failure, never
+"0 objects verified". The server's binlogs must continue the shipped chain. Freshness: the
+newest full backup younger than its schedule allows, binlog coverage within one shipping
+interval of now. With `deep`, every object is also decrypted and its zstd checksums tested.
+
+Each failing check (BACKUP_CORRUPTION, BACKUP_CHAIN_BROKEN, BACKUP_FULL_STALE,
+BACKUP_BINLOG_STALE) is an incident, alerted once when it opens and once when it is
+resolved, through the channels of mysql_health_monitor (email and/or webhook); any
+problem fails the run with BACKUP_VERIFY_FAILED. See docs/backups.md.
 """
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from datetime import datetime
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
 
 
 @dag(
@@ -19,11 +27,24 @@ from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
     schedule=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=1,  # the incident state is read-modify-write
     default_args=DEFAULT_ARGS,
     tags=["mysql", "backup"],
     doc_md=__doc__,
-    params={"deep": Param(False, type="boolean", description="also decrypt and decompress every object")},
+    params={
+        "deep": Param(False, type="boolean", description="also decrypt and decompress every object"),
+        "full_backup_every_hours": Param(24, type="number", minimum=1,
+                                         description="schedule of mysql_full_backup (default: daily)"),
+        "binlog_backup_every_hours": Param(4, type="number", minimum=0.1,
+                                           description="schedule of mysql_binlog_backup (default: 4 h)"),
+        "grace_minutes": Param(60, type="number", minimum=0,
+                               description="added to both: how long a run itself may take"),
+        "alert_email_to": Param([], type="array", description="recipients; empty = no email"),
+        "alert_email_from": Param("", type="string", description="empty = the smtp connection's"),
+        "smtp_conn_id": Param("smtp_default", type="string"),
+        "alert_webhook_conn_id": Param("mysql_alert_webhook", type="string"),
+        "alert_webhook_endpoint": Param("", type="string"),
+    },
 )
 def mysql_backup_verify():
     @task
@@ -33,14 +54,24 @@ def mysql_backup_verify():
 
         return run(need_secret=get_current_context()["params"]["deep"])
 
-    @task
+    @task(pool=MYSQL_POOL)
     @fail_fast_on_permanent
     def verify() -> dict:
         from operators.backup_tasks import verify as run
 
-        return run(deep=get_current_context()["params"]["deep"])
+        return run(get_current_context()["params"])
 
-    check_configuration() >> verify()
+    @task
+    @fail_fast_on_permanent
+    def raise_alerts(verified: dict) -> dict:
+        from operators.backup_tasks import raise_alerts as run
+
+        context = get_current_context()
+        return run(verified, context["params"], context)
+
+    verified = verify()
+    check_configuration() >> verified
+    raise_alerts(verified)
 
 
 mysql_backup_verify()

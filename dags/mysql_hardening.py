@@ -1,13 +1,19 @@
 """mysql_hardening: set up and tune the target MySQL/MariaDB after the migration (manual trigger).
 
-1. server settings compared with include/sql/server_recommendations.yaml (report only);
+1. server settings compared with include/sql/server_recommendations.yaml (report only; this is
+   where the my.cnf lines for performance_schema are given, which mysql_query_insights needs);
 2. one least-privilege account per job from include/sql/users/<flavor>/<role>.sql, with login
    and password from that job's connection (mysql_target, mysql_app, mysql_reporting,
-   mysql_backup, mysql_monitor); created or corrected idempotently, extra privileges revoked;
+   mysql_backup, mysql_monitor): `plan_accounts` reads each account whole (roles, default role,
+   every grant level, limits, plugin, other host entries) and logs its plan; `apply_account`
+   applies exactly that plan, all or nothing, sending password hashes, never passwords;
+   anonymous accounts, which would catch those logins, are dropped first;
 3. audit logging (MariaDB server_audit; reported as unavailable on MySQL Community);
 4. the design's index plan and partition plan fitted to the live schema (include/sql/*_plan.yaml),
    each decision reported; applied only with apply_schema_changes, then ANALYZE TABLE;
-5. only with the Param seed_replica: a read replica loaded from the latest full backup, replicating
+5. encryption at rest: every unencrypted tablespace reported as a health finding; with the Param
+   encrypt_existing_tables, the application's tables re-encrypted in place (docs/hardening.md);
+6. only with the Param seed_replica: a read replica loaded from the latest full backup, replicating
    from the position the backup recorded (connections mysql_replica, mysql_replication;
    docs/replica.md).
 
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from mysql_hardening.accounts import ROLE_CONNECTIONS
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
@@ -56,6 +62,11 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
         "replica_backup_id": Param("latest", type="string"),
         "reseed_replica": Param(False, type="boolean",
                                 description="stop replication, drop and reload the replica's database"),
+        "encrypt_existing_tables": Param(False, type="boolean",
+                                         description="default off: rebuild the application's unencrypted tables "
+                                                     "encrypted (needs the server's encryption options)"),
+        "encryption_key_id": Param(None, type=["null", "integer"],
+                                   description="default none: move tables to this key id (MariaDB key rotation)"),
     },
 )
 def mysql_hardening():
@@ -68,15 +79,28 @@ def mysql_hardening():
 
     @task(pool=MYSQL_POOL)
     @fail_fast_on_permanent
-    def apply_account(role: str) -> list:
+    def plan_accounts() -> dict:
+        from operators.hardening_tasks import plan_accounts as run
+
+        return run(get_current_context()["params"])
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def drop_anonymous_accounts(plans: dict) -> list:
+        from operators.hardening_tasks import drop_anonymous_accounts as run
+
+        return run(get_current_context()["params"], plans)
+
+    @task(pool=MYSQL_POOL)
+    @fail_fast_on_permanent
+    def apply_account(role: str, plans: dict) -> list:
         from airflow.exceptions import AirflowSkipException
 
         from operators.hardening_tasks import apply_account as run
 
-        params = get_current_context()["params"]
-        if role not in params["roles"]:
+        if role not in plans["accounts"]:
             raise AirflowSkipException(f"role {role} not selected in Param roles")
-        return run(role, params)
+        return run(role, get_current_context()["params"], plans)
 
     @task
     @fail_fast_on_permanent
@@ -128,13 +152,44 @@ def mysql_hardening():
         return run(params)
 
     settings = check_server_settings()
-    users = apply_account.expand(role=sorted(ROLE_CONNECTIONS))
-    settings >> users >> enable_audit()
-    indexes = plan_indexes()
+    plans = plan_accounts()
+    users = apply_account.partial(plans=plans).expand(role=sorted(ROLE_CONNECTIONS))
+    settings >> plans
+    drop_anonymous_accounts(plans) >> users  # they would catch the accounts' logins
+    users >> enable_audit.override(trigger_rule="none_failed")()
+    # The plans log in as the migration account: on a fresh server it exists only after
+    # apply_account (a role left out of Param roles is skipped, which does not block them).
+    indexes = plan_indexes.override(trigger_rule="none_failed")()
     partitions = plan_partitions()
+    users >> indexes
     indexes >> partitions  # both ALTER the same tables: one after the other
     analyze_tables(indexes, partitions)
     seed_replica()
+    encryption_at_rest()
+
+
+@task_group
+def encryption_at_rest():
+    @task
+    @fail_fast_on_permanent
+    def check() -> dict:
+        from operators.encryption_tasks import check_encryption
+
+        return check_encryption(get_current_context()["params"]["admin_conn_id"])
+
+    @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
+    @fail_fast_on_permanent
+    def encrypt_tables(checked: dict) -> dict:
+        from airflow.exceptions import AirflowSkipException
+
+        from operators.encryption_tasks import encrypt_tables as run
+
+        params = get_current_context()["params"]
+        if not params["encrypt_existing_tables"]:
+            raise AirflowSkipException("Param encrypt_existing_tables is off")
+        return run(params["target_conn_id"], params["admin_conn_id"], params["encryption_key_id"])
+
+    encrypt_tables(check())
 
 
 mysql_hardening()

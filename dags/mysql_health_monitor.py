@@ -7,7 +7,9 @@ audit logging. Thresholds are Params with the design's defaults (connections 80%
 5 s, disk 90%). Alerts go by email (SmtpNotifier) and/or webhook (HttpNotifier) with the codes
 CONNECTION_POOL_EXHAUSTED, QUERY_TIMEOUT, REPLICATION_LAG_HIGH (and LONG_TRANSACTION,
 DISK_USAGE_HIGH, BUFFER_POOL_HIT_RATE_LOW, AUDIT_LOGGING_OFF); an incident alerts when it
-opens and when it is resolved, not on every run. See docs/hardening.md.
+opens and when it is resolved, not on every run. When the monitor itself cannot run (server
+down, wrong credentials), MONITOR_FAILED is one such incident: sent once when the outage
+starts, resolved by the first run that works again. See docs/hardening.md.
 
 Configure: connection `mysql_monitor` (the monitor account, include/sql/users/*/monitor.sql);
 for alerts the Param alert_email_to plus connection `smtp_default`, and/or an http connection
@@ -15,15 +17,25 @@ for alerts the Param alert_email_to plus connection `smtp_default`, and/or an ht
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from operators.hardening_alerts import monitor_failed
 from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
 
+
+def monitor_failed(context) -> None:
+    """on_failure_callback: the monitor could not run; one MONITOR_FAILED incident per outage."""
+    from operators.hardening_tasks import monitor_failed as run
+
+    run(context)
+
+
 # Not in the MYSQL_POOL: monitoring must run while a restore or migration holds every slot.
-MONITOR_ARGS = {**DEFAULT_ARGS, "retries": 1, "retry_delay": timedelta(seconds=30),
+# One retry, 30 s later (TASK_RETRY_DELAY_SECONDS shortens it in tests), before MONITOR_FAILED.
+MONITOR_ARGS = {**DEFAULT_ARGS, "retries": 1,
+                "retry_delay": timedelta(seconds=float(os.environ.get("TASK_RETRY_DELAY_SECONDS", "30"))),
                 "execution_timeout": timedelta(minutes=4), "on_failure_callback": monitor_failed}
 
 

@@ -7,7 +7,9 @@ requested time. The log shows the plan, each phase's duration and the RTO.
 
 By default the restore goes into a NEW scratch database `<db>_restore_<timestamp>` on the
 `mysql_target` server. Overwriting an existing database needs its name typed again in
-`confirm_overwrite`, and is refused while any session (the application) uses it.
+`confirm_overwrite`, and is refused while any session (the application) uses it. Restoring
+the backed-up database over itself is recorded as a break: no later point-in-time recovery
+from an earlier backup crosses it; take a full backup afterwards.
 """
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
     params={
         "backup_id": Param("latest", type="string", description="'latest' or a backup id such as 20260301T020000Z"),
         "point_in_time": Param("latest", type="string",
-                               description="'latest' (end of the shipped binlogs) or a time, e.g. "
-                                           "'2026-03-01 14:30:00' (UTC) or '2026-03-01T16:30:00+02:00'"),
+                               description="'latest' (end of the shipped binlogs) or a time: "
+                                           "'2026-03-01 14:30:00' (UTC), '2026-03-01T14:30:00Z' or "
+                                           "'2026-03-01T16:30:00+02:00' (converted to UTC)"),
         "target_database": Param("", type="string",
                                  description="empty: a new scratch database <db>_restore_<timestamp>"),
         "confirm_overwrite": Param("", type="string",

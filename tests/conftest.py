@@ -3,6 +3,7 @@
 - `mysql`: the MariaDB on 127.0.0.1:3306 (or MYSQL_URL); every test database made through
   `new_database` has a unique name and is dropped afterwards.
 - `private_mariadb`: a factory of throwaway mariadbd instances (binlog, TLS, replicas, kills).
+- `moto_server`: an S3-compatible server (moto) on a loopback port, for the S3 storage paths.
 - Airflow runs with this checkout's configuration (bin/airflow-env.sh) in a per-session AIRFLOW_HOME.
 """
 from __future__ import annotations
@@ -101,6 +102,15 @@ def private_mariadb():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """http://127.0.0.1:PORT of a moto S3 server process; killed after the session."""
+    from tests.support.moto_server import moto_s3
+
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ Figures (all wall-clock seconds on this machine; nothing here is asserted by the
 - peer: sqlite3mysql 2.6.1 with its defaults, in its own virtualenv (.bench-venv), and what it
   lost: rows per table, and which Django ORM answers differ from the SQLite original;
 - backup/restore: tools.bench_backup (full backup vs plain dump|zstd; restore RTO vs plain);
+- masking: tools.bench_masking (masked copy vs a plain restore of the same backup; Parquet export
+  vs the raw read of the same tables);
 - cutover: tools.bench_cutover (write freeze while a writer keeps writing).
 Results go to .airflow/bench/results-<timestamp>.json and a Markdown summary on stdout.
 """
@@ -48,7 +50,7 @@ for extra in (ROOT / "plugins", ROOT / "include" / "demo_shop", ROOT):
 BENCH_DIR = ROOT / ".airflow" / "bench"
 PEER_VENV = ROOT / ".bench-venv"
 PEER_PIN = "sqlite3-to-mysql==2.6.1"
-PHASES = ("backup", "cutover", "peer")
+PHASES = ("backup", "masking", "cutover", "peer")
 
 
 def server_params() -> dict:
@@ -415,7 +417,14 @@ def summary(results: dict) -> str:
     if orm:
         lines += ["", "Django ORM answers that differ from the SQLite original:"]
         lines += [f"- {label}: {value if value else 'none'}" for label, value in orm.items()]
-    for key in ("backup", "cutover"):
+    masking = results.get("masking")
+    if masking:
+        lines += ["", f"Masked copy of the scale-{results['scale']:g} shop from its backup: "
+                      f"{masking['masked_copy_seconds']} s against a plain restore of the same backup "
+                      f"{masking['plain_restore_seconds']} s ({masking['masked_copy_vs_plain_restore']}x, target 2x); "
+                      f"Parquet export {masking['parquet_export_seconds']} s against the raw read of the same tables "
+                      f"{masking['raw_read_seconds']} s ({masking['parquet_export_vs_raw_read']}x)"]
+    for key in ("backup", "masking", "cutover"):
         if key in results:
             lines += ["", f"{key}: `{json.dumps(results[key])}`"]
     return "\n".join(lines)
@@ -481,6 +490,11 @@ def main(argv: list[str] | None = None) -> int:
 
         record("backup", "full backup and restore (private mariadbd with binlog)",
                lambda: bench_backup.run(source, None, repeat=3))
+    if "masking" not in args.skip:
+        from tools import bench_masking
+
+        record("masking", "masked copy and Parquet snapshot (private mariadbd with binlog)",
+               lambda: bench_masking.run(source, None, repeat=3))
     if "cutover" not in args.skip:
         from tools import bench_cutover
 

@@ -19,6 +19,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The tests use the MariaDB on 127.0.0.1:3306 unless MYSQL_URL names another server: start the
+# machine's own server if it is installed and does not answer (after a reboot or a crash).
+if [ -z "${MYSQL_URL:-}" ] && [ -x /usr/sbin/mariadbd ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+  echo "setup: starting the MariaDB server on 127.0.0.1:3306"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO service mariadb start >/dev/null 2>&1 || true
+  for _ in $(seq 60); do (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null && break; sleep 0.5; done
+  (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null || { echo "setup: no MariaDB answers on 127.0.0.1:3306" >&2; exit 1; }
+fi
+
 stamp=.venv/.requirements.sha
 want="$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS for the compose stack's MySQL servers (service tls-init): a private CA, and one server
-# certificate whose subjectAltName holds every name clients use (mysql-primary, mysql-replica,
+# certificate whose subjectAltName holds every name clients use (mysql-primary, mysql-replica, mysql-dev,
 # and 127.0.0.1 inside the containers), because the project's connections verify the server's
 # identity, not just the CA.
 # Idempotent: existing files are kept. Usage: make-certs.sh DIR [MYSQL_UID]
@@ -16,7 +16,7 @@ fi
 openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=sqlite-to-mysql compose CA" \
   -keyout ca-key.pem -out ca.pem
 openssl req -newkey rsa:3072 -nodes -subj "/CN=mysql-primary" -keyout server-key.pem -out server.csr
-printf 'subjectAltName=DNS:mysql-primary,DNS:mysql-replica,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+printf 'subjectAltName=DNS:mysql-primary,DNS:mysql-replica,DNS:mysql-dev,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 \
   -extfile server.ext -out server-cert.pem
 rm -f server.csr server.ext ca.srl ca-key.pem  # no more certificates are signed: the CA key goes

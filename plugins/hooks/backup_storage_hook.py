@@ -1,8 +1,8 @@
 """Backup storage and encryption key, built from Airflow Variables and the AWS connection.
 
 Variables (all optional but the key; any secrets backend serves them too):
-  mysql_backup_location          s3://bucket/prefix, or a local directory
-                                 (default: $AIRFLOW_HOME/mysql-backups)
+  mysql_backup_location          s3://bucket/prefix, or a local directory that exists
+                                 (default: $AIRFLOW_HOME/mysql-backups, created on first use)
   mysql_backup_age_secret_key    the age identity (AGE-SECRET-KEY-1...): backup and restore
   mysql_backup_age_recipients    public age keys (age1...): extra recipients, or the only key
                                  material on hosts that back up but never restore
@@ -38,9 +38,14 @@ class BackupStorageHook(BaseHook):
 
     def __init__(self, location: str | None = None) -> None:
         super().__init__()
-        self.location = location or Variable.get(LOCATION, default=None) or default_location()
+        self.location = location or Variable.get(LOCATION, default=None)
 
     def get_storage(self) -> Storage:
+        """A configured directory must exist (a typo must not start a new, empty backup set
+        somewhere else); only the default one is created."""
+        if not self.location:
+            os.makedirs(default_location(), exist_ok=True)
+            return LocalStorage(default_location())
         parsed = urlparse(self.location)
         if parsed.scheme == "s3":
             return self._s3(parsed.netloc, parsed.path)

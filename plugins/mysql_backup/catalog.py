@@ -1,7 +1,8 @@
-"""What the storage holds for one server: complete backups, interrupted ones, shipped binlogs.
+"""What the storage holds for one server: complete backups, interrupted ones, binlog epochs.
 
 Only a manifest makes a backup; objects without one are reported as incomplete (an
-interrupted run, or a manifest that went missing) and are never restored from.
+interrupted run, or a manifest that went missing) and are never restored from. Binlogs are
+grouped by epoch (see manifest.py): within one, the file number orders the chain.
 """
 from __future__ import annotations
 
@@ -9,8 +10,26 @@ import json
 from dataclasses import dataclass, field
 
 from mysql_backup.errors import BackupCorruption
-from mysql_backup.manifest import BinlogManifest, FullManifest, Layout, binlog_index
+from mysql_backup.manifest import BinlogManifest, EpochHead, FullManifest, Layout, RestoreBreak, binlog_index
 from mysql_backup.storage import ObjectInfo, Storage
+
+HEAD_NAME = "epoch.json"
+BINLOG_SUFFIX = ".zst.age"
+
+
+@dataclass
+class Epoch:
+    id: str
+    head: EpochHead | None = None
+    binlogs: dict[int, BinlogManifest] = field(default_factory=dict)  # file number -> manifest
+
+    @property
+    def newest(self) -> BinlogManifest | None:
+        return self.binlogs[max(self.binlogs)] if self.binlogs else None
+
+    def by_name(self, name: str) -> BinlogManifest | None:
+        manifest = self.binlogs.get(binlog_index(name)[1])
+        return manifest if manifest is not None and manifest.name == name else None
 
 
 @dataclass
@@ -18,17 +37,20 @@ class Catalog:
     layout: Layout
     fulls: list[FullManifest] = field(default_factory=list)          # complete, oldest first
     incomplete: dict[str, list[ObjectInfo]] = field(default_factory=dict)  # backup id -> objects
-    binlogs: dict[str, BinlogManifest] = field(default_factory=dict)  # file name -> manifest
+    epochs: dict[str, Epoch] = field(default_factory=dict)           # epoch id -> its chain, oldest first
     unmanifested_binlogs: list[ObjectInfo] = field(default_factory=list)
+    breaks: list[RestoreBreak] = field(default_factory=list)         # oldest first
 
-    def binlog_chain(self, base: str) -> dict[int, BinlogManifest]:
-        """Shipped binlogs of one base name, by index."""
-        chain = {}
-        for name, manifest in self.binlogs.items():
-            got_base, index = binlog_index(name)
-            if got_base == base:
-                chain[index] = manifest
-        return chain
+    @property
+    def newest_epoch(self) -> Epoch | None:
+        return self.epochs[max(self.epochs)] if self.epochs else None
+
+    def epochs_after(self, epoch: str | None) -> list[Epoch]:
+        """Epochs begun later than this one (all of them for None), oldest first."""
+        return [e for key, e in sorted(self.epochs.items()) if epoch is None or key > epoch]
+
+    def binlogs(self) -> list[BinlogManifest]:
+        return [m for _, epoch in sorted(self.epochs.items()) for _, m in sorted(epoch.binlogs.items())]
 
 
 def _parse(storage: Storage, key: str, parser):
@@ -53,15 +75,22 @@ def load_catalog(storage: Storage, layout: Layout) -> Catalog:
         else:
             catalog.incomplete[backup_id] = objects
     catalog.fulls.sort(key=lambda f: (f.consistent_at, f.backup_id))
-    binlog_objects = {}
+    objects = {}
     for info in storage.list(layout.binlog_prefix):
-        name = info.key[len(layout.binlog_prefix):]
-        if name.endswith(".json"):
+        epoch_id, _, name = info.key[len(layout.binlog_prefix):].partition("/")
+        if not name or "/" in name:
+            raise BackupCorruption(f"{info.key}: not where a binlog epoch keeps its files ({layout.binlog_prefix}"
+                                   "<epoch>/<file>)", key=info.key)
+        epoch = catalog.epochs.setdefault(epoch_id, Epoch(epoch_id))
+        if name == HEAD_NAME:
+            epoch.head = _parse(storage, info.key, EpochHead.from_json)
+        elif name.endswith(".json"):
             manifest = _parse(storage, info.key, BinlogManifest.from_json)
-            catalog.binlogs[manifest.name] = manifest
+            epoch.binlogs[manifest.index] = manifest
         else:
-            binlog_objects[info.key] = info
-    referenced = {m.object.key for m in catalog.binlogs.values()}
-    catalog.unmanifested_binlogs = [info for key, info in sorted(binlog_objects.items())
-                                    if key not in referenced]
+            objects[info.key] = info
+    catalog.epochs = dict(sorted(catalog.epochs.items()))
+    referenced = {m.object.key for m in catalog.binlogs()}
+    catalog.unmanifested_binlogs = [info for key, info in sorted(objects.items()) if key not in referenced]
+    catalog.breaks = [_parse(storage, info.key, RestoreBreak.from_json) for info in storage.list(layout.break_prefix)]
     return catalog

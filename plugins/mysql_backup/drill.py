@@ -1,10 +1,12 @@
 """The restore drill: restore the newest backup into a scratch database and prove it right.
 
-The backup recorded per-table checksums in a snapshot at a known binlog position; the
-drill restores the dump, replays binlogs exactly up to that position, and compares. That
-exercises everything a real recovery needs (storage, key, decryption, dump, binlog replay
-from the recorded position) and measures the RTO. The scratch database is always dropped,
-and the report is kept next to the backups (drills/<timestamp>.json).
+The backup recorded per-table checksums of its own dump (rows and SHA-256 of their text, see
+checksums.py), i.e. of the data at its binlog position. The drill restores the dump, runs
+the binlog replay up to exactly that position (from the recorded start, through the same
+decryption and statement checks as any restore), dumps the scratch copy with the same tool
+and data options, and compares. That exercises everything a real recovery needs and
+measures the RTO. The scratch database is always dropped, and the report is kept next to
+the backups (drills/<timestamp>.json).
 """
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from mysql_common.errors import PermanentError
 
 from mysql_backup.access import MySqlAccess
 from mysql_backup.catalog import load_catalog
-from mysql_backup.checksums import checksum_table, compare
+from mysql_backup.checksums import DATA_OPTIONS, DumpDigests, compare
 from mysql_backup.crypto import AgeKey
-from mysql_backup.manifest import Layout, iso, utc_now
+from mysql_backup.manifest import Layout, TableChecksum, iso, utc_now
+from mysql_backup.pipeline import Command, run_pipeline
 from mysql_backup.restore import choose_database, drop_database, restore_backup
+from mysql_backup.server import server_facts
 from mysql_backup.storage import Storage
-from mysql_backup.tools import ToolSet
+from mysql_backup.tools import ToolSet, detect_tools
 
 
 class DrillFailed(PermanentError):
@@ -63,29 +67,26 @@ def run_drill(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, server:
         full = fulls[-1]
         report.backup_id = full.backup_id
         report.scratch_database = f"drill_{full.backup_id.lower().replace('-', '_')}"[:64]
-        stop_at = full.checksums.position if full.checksums else None
-        if stop_at is None:
-            report.warnings.append("the backup has no table checksums (no binary log): the restore is checked "
-                                   "for success only")
+        if full.table_checksums is None:
+            report.warnings.append("the backup has no table checksums: the restore is checked for success only")
+        conn = access.connect()
+        try:
+            tools = tools or detect_tools(server_facts(conn).flavor, ("dump", "binlog", "client", "zstd", "age"))
+        finally:
+            conn.close()
         drop_database(access, report.scratch_database)  # left over by an interrupted drill
         try:
             restored = restore_backup(access, storage, age_key, server=server, database=database,
-                                      backup_id=full.backup_id, stop_at=stop_at,
+                                      backup_id=full.backup_id, stop_at=full.position,
                                       target_database=report.scratch_database, workdir=workdir, tools=tools)
             report.reaches = restored.reaches
             report.phases = dict(restored.phases)
             report.rto_seconds = restored.rto_seconds
-            if full.checksums:
+            if full.table_checksums is not None:
                 started = time.monotonic()
-                conn = access.connect()
-                try:
-                    cur = conn.cursor()
-                    actual = [checksum_table(cur, report.scratch_database, t.table) for t in full.checksums.tables
-                              if _exists(cur, report.scratch_database, t.table)]
-                finally:
-                    conn.close()
-                report.tables_compared = len(full.checksums.tables)
-                report.problems += compare(full.checksums, actual)
+                actual = dump_checksums(access, report.scratch_database, tools)
+                report.tables_compared = len(full.table_checksums)
+                report.problems += compare(full.table_checksums, actual)
                 report.phases["compare"] = round(time.monotonic() - started, 3)
         finally:
             drop_database(access, report.scratch_database)
@@ -102,10 +103,16 @@ def run_drill(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, server:
     return report
 
 
-def _exists(cur, database: str, table: str) -> bool:
-    cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-                (database, table))
-    return cur.fetchone() is not None
+def dump_checksums(access: MySqlAccess, database: str, tools: ToolSet) -> list[TableChecksum]:
+    """The checksums of a database as a full backup computes them: its dump, same data options."""
+    digests = DumpDigests()
+    options = ["--single-transaction", "--skip-triggers", *DATA_OPTIONS]
+    if tools.server_flavor != "mariadb":
+        options.append("--no-tablespaces")
+    with access.option_file() as option_file:
+        dump = [tools.path("dump"), f"--defaults-extra-file={option_file}", *options, database]
+        run_pipeline([Command("dump", dump)], sink=digests)
+    return digests.result()
 
 
 def _record(storage: Storage, layout: Layout, now, report: DrillReport) -> None:

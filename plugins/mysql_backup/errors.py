@@ -9,7 +9,7 @@ from mysql_common.errors import PermanentError, TransientError
 
 
 class BackupCorruption(PermanentError):
-    """A stored object is missing, truncated, altered, or cannot be decrypted with the key."""
+    """A stored object is missing, truncated or altered (or fails authentication on decryption)."""
 
     code = "BACKUP_CORRUPTION"
 
@@ -18,8 +18,19 @@ class BackupCorruption(PermanentError):
         self.key = key
 
 
+class BackupWrongKey(PermanentError):
+    """The configured age key is not one the backup was encrypted for: nothing is damaged."""
+
+    code = "BACKUP_WRONG_KEY"
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class BackupChainBroken(PermanentError):
-    """Binlogs are missing between a full backup and the point to recover to."""
+    """Binlogs are missing between a full backup and the point to recover to, or the binlog
+    numbering was reset in between."""
 
     code = "BACKUP_CHAIN_BROKEN"
 

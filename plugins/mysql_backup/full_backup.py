@@ -1,89 +1,41 @@
 """The full backup: dump | tap | zstd | age | SHA-256 -> storage, then the manifest.
 
 Streaming end to end: no full-size temporary file, memory bounded by the pipe buffers
-(and, on S3, by the queued parts). The dump object becomes visible only after every stage
-exited 0 and the dump ended with its completion line; the manifest, written last, is what
-turns those objects into a backup.
+(and, on S3, by the queued parts). The tap reads the binlog position from the dump and
+computes the per-table checksums the drills compare against, so the tables are read once.
+The dump object becomes visible only after every stage exited 0 and the dump ended with its
+completion line; the position is then placed in its binlog epoch, and the manifest, written
+last, is what turns those objects into a backup.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Callable
 
 from mysql_common.errors import ConfigurationError, PermanentError
 
 from mysql_backup.access import MySqlAccess
+from mysql_backup.binlog_ship import epoch_of_position
 from mysql_backup.catalog import load_catalog
-from mysql_backup.checksums import snapshot_checksums
-from mysql_backup.crypto import AGE_HEADER, AgeKey
+from mysql_backup.checksums import DATA_OPTIONS, DumpDigests
+from mysql_backup.crypto import AgeKey
 from mysql_backup.dumpscan import DumpScanner
-from mysql_backup.manifest import FullManifest, Layout, StoredObject, backup_id_for, iso, utc_now
-from mysql_backup.pipeline import Command, run_pipeline
-from mysql_backup.server import ServerFacts, database_collation, server_facts
-from mysql_backup.storage import ObjectWriter, Storage
+from mysql_backup.manifest import FullManifest, Layout, backup_id_for, iso, utc_now
+from mysql_backup.pipeline import Command
+from mysql_backup.server import ServerFacts, database_collation, read_instance, server_facts
+from mysql_backup.storage import Storage
 from mysql_backup.tools import ToolSet, detect_tools
+from mysql_backup.upload import store_stream
 
 log = logging.getLogger(__name__)
 
 
-class HashingSink:
-    """Pipeline sink: SHA-256 and size of what is stored, and proof that it is encrypted.
-
-    Checking the age header on the bytes actually stored guards against the failure WAL-G
-    users hit (#1062): a build or configuration that silently uploads plaintext.
-    """
-
-    def __init__(self, writer: ObjectWriter, key_name: str):
-        self.writer = writer
-        self.key_name = key_name
-        self.digest = hashlib.sha256()
-        self.size = 0
-        self.head = b""
-
-    def __call__(self, chunk: memoryview) -> None:
-        if len(self.head) < len(AGE_HEADER):
-            self.head += bytes(chunk[:len(AGE_HEADER) - len(self.head)])
-            if not AGE_HEADER.startswith(self.head[:len(AGE_HEADER)]):
-                raise PermanentError(f"{self.key_name}: the encryption stage did not produce age "
-                                     "output; refusing to store it")
-        self.digest.update(chunk)
-        self.size += len(chunk)
-        self.writer.write(chunk)
-
-    def stored(self, key: str, raw_size: int | None = None) -> StoredObject:
-        if self.size < len(AGE_HEADER):
-            raise PermanentError(f"{self.key_name}: the encryption stage produced no output")
-        return StoredObject(key, self.size, self.digest.hexdigest(), raw_size)
-
-
-def store_stream(storage: Storage, key: str, commands: list[Command], *, age_key: AgeKey,
-                 stdin=None, check: Callable[[], None] = lambda: None,
-                 raw_size: Callable[[], int | None] = lambda: None) -> StoredObject:
-    """Run commands (the last one must be age) into storage under key.
-
-    check() runs after every command exited 0 and before the object is committed: it
-    raises to throw the object away (e.g. a dump without its completion line).
-    """
-    writer = storage.writer(key)
-    sink = HashingSink(writer, key)
-    try:
-        run_pipeline(commands, stdin=stdin, sink=sink, redact=age_key.redact)
-        check()
-        stored = sink.stored(key, raw_size())
-    except BaseException:
-        writer.abort()
-        raise
-    writer.commit()
-    return stored
-
-
 def dump_options(facts: ServerFacts) -> list[str]:
-    """Options differ between MariaDB's dump and MySQL 8.4's."""
-    options = ["--single-transaction", "--routines", "--events", "--triggers", "--hex-blob",
-               "--default-character-set=utf8mb4", "--max-allowed-packet=1G"]
+    """Options differ between MariaDB's dump and MySQL 8.4's; DATA_OPTIONS decide how rows are
+    written, which the drill's dump of the restored copy repeats (see checksums.py)."""
+    options = ["--single-transaction", "--routines", "--events", "--triggers", *DATA_OPTIONS]
     if facts.log_bin:
         # 2 = as a comment: the dump records the position without acting on it when loaded.
         options += ["--master-data=2", "--gtid"] if facts.info.is_mariadb else [
@@ -105,7 +57,7 @@ def _new_backup_id(storage: Storage, layout: Layout, moment: datetime) -> str:
 
 def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, server: str,
                      run_id: str | None = None, table_checksums: bool = True,
-                     tools: ToolSet | None = None) -> FullManifest:
+                     tools: ToolSet | None = None, workdir: str | None = None) -> FullManifest:
     """Back up access.database; returns the manifest (already stored).
 
     Idempotent per run_id: a retried task whose earlier try completed returns that backup.
@@ -121,6 +73,7 @@ def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, 
     try:
         facts = server_facts(conn)
         collation = database_collation(conn, database)
+        instance = read_instance(conn, facts.flavor) if facts.log_bin else None
     finally:
         conn.close()
     if collation is None:
@@ -131,11 +84,13 @@ def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, 
     elif facts.binlog_format != "ROW":
         log.warning("binlog_format is %s: point-in-time replay into a renamed database is reliable only "
                     "with ROW", facts.binlog_format)
-    tools = tools or detect_tools(facts.flavor, ("dump", "zstd", "age"))
+    tools = tools or detect_tools(facts.flavor, ("dump", "binlog", "zstd", "age") if facts.log_bin else
+                                  ("dump", "zstd", "age"))
     started = utc_now()
     backup_id = _new_backup_id(storage, layout, started)
     dump_key = layout.dump_object(backup_id, database)
     scanner = DumpScanner()
+    digests = DumpDigests() if table_checksums else None
 
     def check() -> None:
         if not scanner.completed:
@@ -143,11 +98,16 @@ def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, 
         if facts.log_bin and scanner.position() is None:
             raise PermanentError("the dump does not record its binlog position")
 
+    def tap(chunk) -> None:
+        scanner(chunk)
+        if digests is not None:
+            digests(chunk)
+
     log.info("full backup %s of %s from %s to %s", backup_id, database, access.describe(),
              storage.description)
     with access.option_file() as option_file:
         dump = [tools.path("dump"), f"--defaults-extra-file={option_file}", *dump_options(facts), database]
-        commands = [Command(os.path.basename(dump[0]), dump, tap=scanner),
+        commands = [Command(os.path.basename(dump[0]), dump, tap=tap),
                     Command("zstd", [tools.path("zstd"), "-T0", "-q", "-c"]),
                     Command("age", age_key.encrypt_argv(tools.path("age")))]
         stored = store_stream(storage, dump_key, commands, age_key=age_key, check=check,
@@ -157,20 +117,16 @@ def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, 
         if scanner.position_seen_at else started
     log.info("dump stored: %d bytes (%d before compression), position %s", stored.size, scanner.size,
              position)
-    checksums = None
-    if table_checksums and facts.log_bin:
-        conn = access.connect()
-        try:
-            checksums = snapshot_checksums(conn, database)
-        finally:
-            conn.close()
+    if position is not None:
+        epoch = epoch_of_position(access, storage, age_key, server, position, instance, tools, workdir)
+        position = replace(position, epoch=epoch)
     manifest = FullManifest(
         backup_id=backup_id, server=server, database=database, database_collation=collation,
         started_at=iso(started), consistent_at=iso(consistent_at), finished_at=iso(utc_now()),
         server_version=facts.info.version_text, server_id=facts.server_id, server_flavor=facts.flavor,
         binlog_format=facts.binlog_format, position=position, objects=[stored],
         recipients=age_key.recipients, tools=tools.versions(), dump_options=dump_options(facts),
-        run_id=run_id, checksums=checksums)
+        run_id=run_id, table_checksums=digests.result() if digests is not None else None)
     storage.put_bytes(layout.full_manifest(backup_id), manifest.to_json())
     log.info("backup %s complete: manifest %s", backup_id, layout.full_manifest(backup_id))
     return manifest

@@ -8,6 +8,12 @@ rename, applied to the original database instead of the restored copy. The dump 
 same trap in trigger, routine and event definitions. Row data is never affected, and
 Django-style applications never qualify names; when one does, the restore is refused
 rather than silently wrong or, worse, changing the live database.
+
+A reference is found by tokenizing each statement as the server would read it (see
+sql_stream): an identifier equal to the database (backticked, bare, or double-quoted under
+ANSI_QUOTES), then `.`, then a name or `*`. The same characters inside a string literal or
+a comment (`COMMENT 'mirror of shop.example.com'`) are not a reference. Names are compared
+without regard to case, which can only err towards refusing.
 """
 from __future__ import annotations
 
@@ -15,117 +21,111 @@ import re
 
 from mysql_common.errors import PermanentError
 
+from mysql_backup.sql_stream import SKIPPED, SqlSplitter, identifier, tokens
 
-def qualified_pattern(database: str) -> str:
-    """`db`. or db. followed by a name, not part of a longer identifier."""
-    name = re.escape(database)
-    return rf"(?<![\w$`.])(?:`{name}`|{name})\s*\.\s*[`\w$]"
-
-
-_INSERT = re.compile(rb"(?m)^INSERT INTO ")
+_SQL_MODE = re.compile(rb"(?i)sql_mode\s*:?=\s*(?:(\d+)|'([^']*)'|(\S+))")
+_ANSI_QUOTES = 4  # MODE_ANSI_QUOTES in the numeric sql_mode mariadb-binlog prints
 
 
-class DumpGuard:
+def qualified_references(text: bytes, database: str, *, ansi_quotes: bool = False) -> list[str]:
+    """Each `database`.name written in the statement, as written."""
+    wanted = database.casefold()
+    significant = [(kind, value) for kind, value in tokens(text) if kind not in SKIPPED]
+    found = []
+    for i in range(len(significant) - 2):
+        name = identifier(*significant[i], ansi_quotes=ansi_quotes)
+        if name is None or name.casefold() != wanted or significant[i + 1] != ("other", b"."):
+            continue
+        if i and significant[i - 1] == ("other", b"."):
+            continue  # the middle part of x.db.name: db is a table name there
+        after = significant[i + 2]
+        if after == ("other", b"*") or identifier(*after, ansi_quotes=ansi_quotes) is not None:
+            found.append((significant[i][1] + b"." + after[1]).decode("utf-8", "replace"))
+    return found
+
+
+def sql_mode_ansi_quotes(text: bytes, current: bool) -> bool:
+    """Track ANSI_QUOTES through `SET sql_mode = ...` (a dump) or `SET @@session.sql_mode=N`
+    (mariadb-binlog); an assignment from a variable restores the dump's default (off)."""
+    matches = list(_SQL_MODE.finditer(text))
+    if not matches or not text.lstrip().upper().startswith((b"SET", b"/*!")):
+        return current
+    match = matches[-1]
+    if match[1] is not None:
+        return bool(int(match[1]) & _ANSI_QUOTES)
+    if match[2] is not None:
+        return bool(re.search(rb"(?i)\bANSI(_QUOTES)?\b", match[2]))
+    return False
+
+
+class DumpGuard(SqlSplitter):
     """A pipeline tap on the decompressed dump, used when restoring under another name.
 
     It sees each chunk before the client does, so a statement naming the source database
-    is never sent: the restore stops and the partial copy is dropped. INSERT statements
-    hold only row data (their strings have newlines escaped, so the first ";\n" ends them)
-    and are skipped at the speed of bytes.find.
+    is never sent: the restore stops and the partial copy is dropped. Row data (INSERT) is
+    skipped at the speed of bytes.find.
     """
 
     def __init__(self, database: str):
+        super().__init__(self._check, rows=lambda _table, _data, _last: None)
         self.database = database
-        self.pattern = re.compile(qualified_pattern(database).encode())
-        self.pending = b""  # an unfinished line, or the last byte of an unfinished INSERT
-        self.in_insert = False
+        self.ansi_quotes = False
 
-    def __call__(self, chunk: memoryview) -> None:
-        data = self.pending + bytes(chunk)
-        pos = 0
-        while True:
-            if self.in_insert:
-                end = data.find(b";\n", pos)
-                if end < 0:
-                    self.pending = data[-1:]
-                    return
-                self.in_insert, pos = False, end + 2
-                continue
-            insert = _INSERT.search(data, pos)
-            stop = insert.start() if insert else data.rfind(b"\n", pos) + 1 or pos
-            self._check(data[pos:stop])
-            if insert is None:
-                self.pending = data[stop:]
-                return
-            self.in_insert, pos = True, insert.end()
-
-    def _check(self, text: bytes) -> None:
-        match = self.pattern.search(text)
-        if match:
-            line_start = text.rfind(b"\n", 0, match.start()) + 1
-            line = text[line_start: line_start + 200].split(b"\n", 1)[0]
+    def _check(self, text: bytes, _delimiter: bytes) -> None:
+        self.ansi_quotes = sql_mode_ansi_quotes(text, self.ansi_quotes)
+        found = qualified_references(text, self.database, ansi_quotes=self.ansi_quotes)
+        if found:
+            statement = " ".join(text.decode("utf-8", "replace").split())[:200]
             raise PermanentError(
-                f"the dump has a definition naming database {self.database!r} explicitly; loaded under "
-                f"another name it would change {self.database!r} itself, so the restore stopped before "
-                f"it (restore under the original name on a separate server): {line.decode('utf-8', 'replace')}")
+                f"the dump has a definition naming database {self.database!r} explicitly ({found[0]}); loaded "
+                f"under another name it would change {self.database!r} itself, so the restore stopped before "
+                f"it (restore under the original name on a separate server): {statement}")
 
 
-_USE = re.compile(r"^use `((?:[^`]|``)+)`/\*!\*/;$")
-_SKIP = ("SET ", "DELIMITER", "START TRANSACTION", "COMMIT", "ROLLBACK", "BEGIN", "/*!", "XA ")
+_SKIP = {b"SET", b"START", b"COMMIT", b"ROLLBACK", b"BEGIN", b"XA"}  # session and transaction control
 
 
-class BinlogStatementScan:
+class BinlogStatementScan(SqlSplitter):
     """A pipeline sink over `mariadb-binlog --short-form` output (no --database filter)."""
 
     def __init__(self, database: str, renaming: bool):
+        super().__init__(self._statement)
         self.database = database
         self.renaming = renaming
-        self.pattern = re.compile(qualified_pattern(database))
         self.current: str | None = None
-        self.statement: list[str] = []
-        self.rest = b""
+        self.ansi_quotes = False
         self.problems: list[str] = []
 
-    def __call__(self, chunk: memoryview) -> None:
-        data = self.rest + bytes(chunk)
-        lines = data.split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
-            self._line(line.decode("utf-8", "replace"))
-
-    def finish(self) -> list[str]:
-        if self.rest:
-            self._line(self.rest.decode("utf-8", "replace"))
-        return self.problems
-
-    def _line(self, line: str) -> None:
-        if line.startswith("#") or (not self.statement and not line.strip()):
+    def _statement(self, text: bytes, _delimiter: bytes) -> None:
+        self.ansi_quotes = sql_mode_ansi_quotes(text, self.ansi_quotes)
+        significant = [(kind, value) for kind, value in tokens(text) if kind not in SKIPPED]
+        first = next((value.upper() for kind, value in significant if kind == "word"), None)
+        if first == b"USE" and significant[0][1].upper() == b"USE" and len(significant) > 1:
+            self.current = identifier(*significant[1])
             return
-        match = _USE.match(line)
-        if match:
-            self.current = match[1].replace("``", "`")
+        if first is None or first in _SKIP:
             return
-        self.statement.append(line)
-        if line.endswith("/*!*/;"):
-            self._statement("\n".join(self.statement)[: -len("/*!*/;")].strip())
-            self.statement = []
-
-    def _statement(self, text: str) -> None:
-        if not text or text.upper().startswith(_SKIP) or not self.pattern.search(text):
+        found = qualified_references(text, self.database, ansi_quotes=self.ansi_quotes)
+        if not found:
             return
         if self.current != self.database:
             where = f"in database {self.current!r}" if self.current else "without a default database"
             why = f"runs {where}, so replaying only {self.database!r} would drop it"
         elif self.renaming:
-            why = f"names {self.database!r} explicitly, so replay into a renamed copy would change {self.database!r} itself"
+            why = f"names {self.database!r} explicitly, so replay into a renamed copy would change " \
+                  f"{self.database!r} itself ({found[0]})"
         else:
             return
         if len(self.problems) < 20:
-            self.problems.append(f"{why}: {text[:200]}")
+            statement = " ".join(text.decode("utf-8", "replace").split())
+            self.problems.append(f"{why}: {statement[:200]}")
+
+    def result(self) -> list[str]:
+        self.finish()
+        return self.problems
 
 
 def refuse_message(problems: list[str], database: str) -> str:
     return (f"the binlogs hold statements that name database {database!r} explicitly; replay would be "
             "wrong, so nothing was applied. Restore under the original name on a separate server instead. "
             + " | ".join(problems))
-

@@ -26,11 +26,12 @@ from mysql_backup.access import MySqlAccess
 from mysql_backup.catalog import Catalog, load_catalog
 from mysql_backup.chain import RestorePlan, plan_restore
 from mysql_backup.crypto import AgeKey
-from mysql_backup.errors import BackupCorruption, StageFailed, TransientStageFailed
-from mysql_backup.manifest import BinlogPosition, FullManifest, Layout, StoredObject, utc_now
+from mysql_backup.errors import BackupCorruption, BackupWrongKey, PitrOutOfRange, StageFailed, TransientStageFailed
+from mysql_backup.manifest import BinlogPosition, FullManifest, Instance, Layout, RestoreBreak, StoredObject, human, \
+    iso, parse_iso, utc, utc_now
 from mysql_backup.pipeline import CHUNK, Command, run_pipeline
 from mysql_backup.qualified_names import BinlogStatementScan, DumpGuard, refuse_message
-from mysql_backup.server import server_facts
+from mysql_backup.server import read_instance, server_facts
 from mysql_backup.storage import Storage
 from mysql_backup.tools import ToolSet, detect_tools
 
@@ -64,6 +65,8 @@ def choose_database(catalog: Catalog, database: str | None) -> str:
         return database
     if len(names) == 1:
         return names[0]
+    if not names:
+        raise PitrOutOfRange(f"no complete full backup in storage under {catalog.layout.server!r}")
     raise ConfigurationError(f"backups of several databases exist ({', '.join(names) or 'none'}): "
                              "say which one to restore")
 
@@ -76,8 +79,8 @@ def plan_for(catalog: Catalog, database: str, *, backup_id: str | None, target_t
         raise BackupCorruption(f"backup {backup_id} has objects but no manifest ({key} is missing): it is "
                                "incomplete or damaged and is not restored", key=key)
     fulls = [f for f in catalog.fulls if f.database == database]
-    binlogs = {} if dump_only else catalog.binlogs
-    return plan_restore(fulls, binlogs, backup_id=backup_id, target_time=target_time, stop_at=stop_at)
+    return plan_restore(fulls, catalog.epochs, backup_id=backup_id, target_time=target_time, stop_at=stop_at,
+                        dump_only=dump_only, breaks=catalog.breaks)
 
 
 def check_keys(plan: RestorePlan, age_key: AgeKey) -> None:
@@ -85,8 +88,9 @@ def check_keys(plan: RestorePlan, age_key: AgeKey) -> None:
         raise ConfigurationError("restoring needs the age secret key (Variable `mysql_backup_age_secret_key`)")
     for obj, recipients in [(plan.full.dump, plan.full.recipients)] + [(b.object, b.recipients) for b in plan.binlogs]:
         if not age_key.matches(recipients):
-            raise BackupCorruption(f"{obj.key} was encrypted for {', '.join(recipients)}; the configured key "
-                                   f"is for {', '.join(age_key.identity_recipients)}: wrong key", key=obj.key)
+            raise BackupWrongKey(f"{obj.key} was encrypted for {', '.join(recipients)}; the configured key "
+                                 f"is for {', '.join(age_key.identity_recipients)}: wrong key (Variable "
+                                 "`mysql_backup_age_secret_key`)", key=obj.key)
 
 
 def fetch_verified(storage: Storage, obj: StoredObject, workdir: Path) -> Path:
@@ -159,8 +163,8 @@ class Progress:
 
 def _binlog_command(tools: ToolSet, plan: RestorePlan, files: list[Path], *extra: str) -> list[str]:
     argv = [tools.path("binlog"), "--no-defaults", *extra, f"--start-position={plan.full.position.position}"]
-    if plan.stop_datetime is not None:
-        argv.append(f"--stop-datetime={plan.stop_datetime.strftime('%Y-%m-%d %H:%M:%S')}")
+    if plan.stop_datetime is not None:  # mariadb-binlog reads it as local time: UTC here (see _utc_env)
+        argv.append(f"--stop-datetime={utc(plan.stop_datetime).strftime('%Y-%m-%d %H:%M:%S')}")
     if plan.stop_position is not None:
         argv.append(f"--stop-position={plan.stop_position}")
     return argv + [str(f) for f in files]
@@ -175,7 +179,7 @@ def scan_statements(plan: RestorePlan, files: list[Path], target: str, tools: To
     scan = BinlogStatementScan(plan.full.database, renaming=target != plan.full.database)
     run_pipeline([Command("binlog-scan", _binlog_command(tools, plan, files, "--short-form"), env=_utc_env())],
                  sink=scan)
-    problems = scan.finish()
+    problems = scan.result()
     if problems:
         raise PermanentError(refuse_message(problems, plan.full.database))
 
@@ -240,7 +244,9 @@ def restore_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, se
     check_keys(plan, age_key)
     conn = access.connect()
     try:
-        tools = tools or detect_tools(server_facts(conn).flavor, ("binlog", "client", "zstd", "age"))
+        flavor = server_facts(conn).flavor
+        tools = tools or detect_tools(flavor, ("binlog", "client", "zstd", "age"))
+        over_itself = target == full.database and _is_backed_up_server(catalog, full, read_instance(conn, flavor))
     finally:
         conn.close()
     report = RestoreReport(full.backup_id, database, target, plan.reaches, [b.name for b in plan.binlogs])
@@ -260,10 +266,24 @@ def restore_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, se
             scan_statements(plan, files, target, tools)
         report.phases["verify"] = round(time.monotonic() - started, 3)
         log.info("verified %d object(s) in %.1fs; nothing applied yet", 1 + len(files), report.phases["verify"])
+        if over_itself:
+            record = RestoreBreak(server=server, database=full.database, at=iso(utc_now()), backup_id=full.backup_id,
+                                  reaches=plan.reaches)
+            storage.put_bytes(catalog.layout.break_record(utc_now()), record.to_json())
+            log.warning("restoring %s over itself on the server it is backed up from: recorded in %s, so no "
+                        "point-in-time recovery from earlier backups crosses %s; take a full backup after this "
+                        "restore", full.database, catalog.layout.break_prefix, human(parse_iso(record.at)))
         _apply(access, age_key, tools, plan, dump_path, files, target, overwrite, report)
     log.info("restored %s into %s: RTO %.1fs (%s)", full.backup_id, target, report.rto_seconds,
              ", ".join(f"{k} {v:.1f}s" for k, v in report.phases.items()))
     return report
+
+
+def _is_backed_up_server(catalog: Catalog, full: FullManifest, instance: Instance) -> bool:
+    """Whether the restore writes to the server whose binlogs back this backup up."""
+    epoch = catalog.epochs.get(full.position.epoch) if full.position else None
+    seen = epoch.head.instance if epoch and epoch.head else None
+    return seen is not None and (seen.server_id, seen.server_uid) == (instance.server_id, instance.server_uid)
 
 
 def _apply(access: MySqlAccess, age_key: AgeKey, tools: ToolSet, plan: RestorePlan, dump_path: Path,

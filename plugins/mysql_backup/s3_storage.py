@@ -175,6 +175,18 @@ class S3Storage(Storage):
     def writer(self, key: str) -> ObjectWriter:
         return _S3Writer(self, key)
 
+    def problem(self) -> str | None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            error = s3_error(exc, f"bucket {self.bucket}")
+            if isinstance(error, FileNotFoundError):
+                return f"bucket {self.bucket} does not exist"
+            if isinstance(error, StorageUnavailable):
+                raise error from None
+            return str(error)
+        return None
+
     def put_bytes(self, key: str, data: bytes) -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=self.full_key(key), Body=data)

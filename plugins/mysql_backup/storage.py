@@ -75,6 +75,10 @@ class Storage(ABC):
     @abstractmethod
     def discard_incomplete(self, info: ObjectInfo) -> None: ...
 
+    @abstractmethod
+    def problem(self) -> str | None:
+        """Why this location cannot hold backups (missing, not readable), or None: usable."""
+
     def read_bytes(self, key: str) -> bytes:
         with self.open_read(key) as handle:
             return handle.read()
@@ -154,6 +158,16 @@ class LocalStorage(Storage):
 
     def writer(self, key: str) -> ObjectWriter:
         return _LocalWriter(self._path(key), key)
+
+    def problem(self) -> str | None:
+        """A directory that does not exist is a misspelled location, never an empty one."""
+        if not self.root.exists():
+            return f"directory {self.root} does not exist (create it, or correct Variable mysql_backup_location)"
+        if not self.root.is_dir():
+            return f"{self.root} is not a directory"
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            return f"directory {self.root} cannot be read by this user"
+        return None
 
     def put_bytes(self, key: str, data: bytes) -> None:
         writer = self.writer(key)

@@ -97,7 +97,13 @@ def detect_tools(server_flavor: str, roles: tuple[str, ...] = ("dump", "binlog",
             else:
                 found[role] = tool
             continue
-        probes = [t for t in (_probe(n) for n in _CANDIDATES[role][server_flavor]) if t]
+        probes = []
+        for name in _CANDIDATES[role][server_flavor]:  # preferred first: stop at the first that fits
+            tool = _probe(name)
+            if tool is not None:
+                probes.append(tool)
+                if tool.flavor == server_flavor:
+                    break
         matching = [t for t in probes if t.flavor == server_flavor]
         # The client is compatible across flavors; dump and binlog tools are not.
         usable = matching or (probes if role == "client" else [])

@@ -6,6 +6,9 @@ notification counts as sent only after mark_delivered(): if delivery fails, the 
 it again, so an alert can be late but is never lost.
 
 state = {"incidents": {key: incident}, "resolved_pending": [notice], "samples": {...}}
+
+The monitor's own failure is an incident like the others (key "monitor", code MONITOR_FAILED):
+opened by the failure callback, resolved by the next run whose checks ran.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ def update(state: dict | None, results: list[dict], now: datetime) -> dict:
     for result in results:
         key, incident = result["key"], new["incidents"].get(result["key"])
         if result["status"] == "alert":
+            if incident is None:
+                incident = _reopen(new, key, result["code"])
             if incident is None or incident["code"] != result["code"]:
                 new["incidents"][key] = {"key": key, "code": result["code"], "summary": result["summary"],
                                          "details": result.get("details", {}), "opened_at": stamp,
@@ -43,6 +48,21 @@ def update(state: dict | None, results: list[dict], now: datetime) -> dict:
                 "opened_at": incident["opened_at"], "resolved_at": stamp,
                 "opening_was_notified": incident["notified"]})
     return new
+
+
+def _reopen(state: dict, key: str, code: str) -> dict | None:
+    """An alert whose resolution was never delivered is the same incident going on: the
+    resolution is withdrawn and the incident restored, so a flapping check (or a delivery
+    channel that is down) never piles up resolved/opened pairs."""
+    for notice in state["resolved_pending"]:
+        if notice["key"] == key and notice["code"] == code:
+            state["resolved_pending"].remove(notice)
+            incident = {"key": key, "code": code, "summary": notice["summary"], "details": {},
+                        "opened_at": notice["opened_at"], "last_seen": notice["opened_at"],
+                        "notified": notice["opening_was_notified"]}
+            state["incidents"][key] = incident
+            return incident
+    return None
 
 
 def pending(state: dict) -> list[dict]:

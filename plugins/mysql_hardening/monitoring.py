@@ -26,6 +26,7 @@ LONG_TRANSACTION = "LONG_TRANSACTION"
 DISK_USAGE_HIGH = "DISK_USAGE_HIGH"
 BUFFER_POOL_HIT_RATE_LOW = "BUFFER_POOL_HIT_RATE_LOW"
 AUDIT_LOGGING_OFF = "AUDIT_LOGGING_OFF"
+MONITOR_FAILED = "MONITOR_FAILED"  # the monitor itself could not run (server down, credentials)
 
 # A privilege the monitor user lacks makes one check unavailable, not the whole run.
 _PRIVILEGE_ERRORS = {1044, 1142, 1227}

@@ -48,7 +48,8 @@ def compare(expected, actual: str, how: str) -> bool:
         return actual not in ("", None)
     want, have = normalise(expected), normalise(actual)
     if how == "min":
-        if not (want.isdigit() and have.isdigit()):
+        # Negative values are real: performance_schema sizes read -1 while it is OFF.
+        if not (re.fullmatch(r"-?\d+", want) and re.fullmatch(r"-?\d+", have)):
             raise ConfigurationError(f"'min' needs numbers, got {expected!r} and {actual!r}")
         return int(have) >= int(want)
     if how == "eq":

@@ -4,16 +4,19 @@ Thin glue: Airflow connections and Variables in, mysql_backup (Airflow-free) doe
 Which server: the `mysql_backup` connection (a least-privilege backup account) when it is
 defined, else `mysql_target`; its schema is the database backed up. Restores and drills
 write through `mysql_restore` when defined (an account allowed to create scratch databases
-and replay binlogs, see docs/backups.md), else `mysql_target`. The storage folder of a server is named after the Variable
-`mysql_backup_server_name`, else after the backup connection's host and port; backup and
-restore derive it from the same connection so they always agree.
+and replay binlogs, see docs/backups.md), else `mysql_target`. The storage folder of a
+server is named after the Variable `mysql_backup_server_name`, else after the backup
+connection's host and port; backup and restore derive it from the same connection so they
+always agree. Verify's findings become incidents through the health monitor's alerting.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import re
-from datetime import datetime, timezone
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook, Variable
@@ -95,7 +98,9 @@ def check_configuration(*, need_secret: bool, need_target: bool = False) -> dict
     storage = None
     try:
         storage = BackupStorageHook().get_storage()
-        storage.list("__probe__/")  # reachable and readable
+        problem = storage.problem()
+        if problem:
+            problems.append(f"backup storage {storage.description} unusable: {problem}")
     except Exception as exc:
         problems.append(f"backup storage unusable: {exc}")
     if problems:
@@ -153,20 +158,8 @@ def apply_retention(*, keep_days: int, dry_run: bool) -> dict:
             "delete_leftovers": plan.delete_leftovers, "keep_fulls": plan.keep_fulls}
 
 
-def parse_point_in_time(text: str) -> datetime | None:
-    """'latest' -> None; a naive timestamp is UTC."""
-    text = (text or "latest").strip()
-    if text.lower() == "latest":
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigurationError(f"point_in_time {text!r}: use 'latest' or a timestamp such as "
-                                 "'2026-03-01 14:30:00' (UTC) or '2026-03-01T16:30:00+02:00'") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
 def restore(params: dict) -> dict:
+    from mysql_backup.manifest import parse_point_in_time
     from mysql_backup.restore import restore_backup
 
     target = (params.get("target_database") or "").strip() or None
@@ -193,20 +186,80 @@ def drill() -> dict:
             "tables_compared": report.tables_compared, "warnings": report.warnings}
 
 
-def verify(*, deep: bool) -> dict:
-    from mysql_backup.errors import BackupCorruption
+def verify(params: dict) -> dict:
+    """Collect every finding; raise_alerts turns them into incidents and the run's outcome."""
+    from mysql_backup.binlog_ship import server_binlogs
+    from mysql_backup.server import server_facts
     from mysql_backup.tools import detect_tools
-    from mysql_backup.verify import verify_backups
+    from mysql_backup.verify import Freshness, verify_backups
 
-    with _context() as c:
-        deep_with = (c["key"], detect_tools("mariadb", ("zstd", "age"))) if deep else None
-        report = verify_backups(c["storage"], c["server"], deep_with=deep_with)
+    freshness = Freshness(full_every=timedelta(hours=params["full_backup_every_hours"]),
+                          binlog_every=timedelta(hours=params["binlog_backup_every_hours"]),
+                          grace=timedelta(minutes=params["grace_minutes"]))
+    with _context() as c, tempfile.TemporaryDirectory(prefix="backup-verify-") as tmp:
+        deep_with = (c["key"], detect_tools("mariadb", ("zstd", "age"))) if params["deep"] else None
+        identify, warnings = None, []
+        try:
+            conn = c["source"].connect()
+            try:
+                facts = server_facts(conn)
+            finally:
+                conn.close()
+            if facts.log_bin:
+                seen = server_binlogs(c["source"], Path(tmp), flush=False,
+                                      tools=detect_tools(facts.flavor, ("binlog",)))
+                identify = seen.identify
+        except Exception as exc:  # the storage is what verify checks; the server comparison is extra
+            warnings.append(f"the server's binlogs were not compared with the chain ({c['source'].describe()}: "
+                            f"{exc})")
+        report = verify_backups(c["storage"], c["server"], deep_with=deep_with, freshness=freshness,
+                                identify=identify)
+    report.warnings += warnings
     for warning in report.warnings:
         log.warning("%s", warning)
-    log.info("verified %d object(s), %d bytes: %d problem(s)", report.objects, report.bytes, len(report.problems))
-    if report.problems:
-        raise BackupCorruption(f"{len(report.problems)} problem(s): " + " | ".join(report.problems))
-    return {"objects": report.objects, "bytes": report.bytes, "warnings": report.warnings}
+    for text in report.all_problems():
+        log.error("%s", text)
+    log.info("verified %d object(s), %d bytes: %d problem(s)", report.objects, report.bytes,
+             len(report.all_problems()))
+    return {"server": c["server"], "objects": report.objects, "bytes": report.bytes, "problems": report.problems,
+            "warnings": report.warnings}
+
+
+def raise_alerts(verified: dict, params: dict, context) -> dict:
+    """One incident per failing check (code from mysql_backup.verify.CHECKS), opened when it
+    starts and resolved when verify passes it again, through the health monitor's alerting;
+    then the run fails if any check failed."""
+    from mysql_backup.verify import CHECKS, VerifyFailed
+    from mysql_hardening import incidents
+    from operators.hardening_alerts import deliver
+
+    server = verified["server"]
+    key = f"mysql_backup_incidents__{server}"
+    results = [{"key": f"backups:{server}:{check}", "code": code,
+                "status": "alert" if verified["problems"][check] else "ok",
+                "summary": " | ".join(verified["problems"][check])[:1000] or f"{check}: ok",
+                "details": {"problems": verified["problems"][check][:20]}}
+               for check, code in CHECKS.items()]
+    state = incidents.update(Variable.get(key, default=None, deserialize_json=True), results,
+                             datetime.now(timezone.utc))
+    Variable.set(key, state, serialize_json=True)
+    sent, undelivered = [], None
+    for notice in incidents.pending(state):
+        try:
+            deliver(notice, params, context, server=f"backups of {server}")
+        except Exception as exc:  # the findings below matter more; the notice stays pending
+            undelivered = exc
+            break
+        state = incidents.mark_delivered(state, notice)
+        Variable.set(key, state, serialize_json=True)
+        sent.append(f"{notice['kind']} {notice['code']}")
+    problems = [f"[{CHECKS[check]}] {text}" for check, texts in verified["problems"].items() for text in texts]
+    if problems:
+        raise VerifyFailed(f"{len(problems)} problem(s): " + " | ".join(problems)
+                           + (f" (alert not sent: {undelivered})" if undelivered else ""))
+    if undelivered:
+        raise undelivered
+    return {"open_incidents": sorted(state["incidents"]), "sent": sent}
 
 
 def alert_on_failure(context) -> None:

@@ -99,11 +99,18 @@ def _locked(dst, database: str):
         cur.execute("SELECT RELEASE_LOCK(%s)", (name,))
 
 
-def _write_report(context, name: str, data: dict) -> str:
-    directory = report.report_dir(context["run_id"])
-    paths = report.write(directory, name, data, cutover.markdown(name, data))
-    log.info("report: %s", ", ".join(map(str, paths)))
-    return str(directory)
+@contextlib.contextmanager
+def _reported(context, name: str, data: dict):
+    """Write the step's report (JSON and Markdown) whether it succeeds or fails: a failed run
+    is the one whose report matters most. A step refused before it began writes none."""
+    try:
+        yield data
+    finally:
+        if data:
+            directory = report.report_dir(context["run_id"])
+            data["report_dir"] = str(directory)
+            paths = report.write(directory, name, data, cutover.markdown(name, data))
+            log.info("report: %s", ", ".join(map(str, paths)))
 
 
 class CaptureChangesOperator(BaseOperator):
@@ -142,7 +149,7 @@ class CutoverPrepareOperator(_CutoverOperator):
                 require_confirmation(params, "SWITCH", cut.plan.database)
             log.info("switch actions configured (Variable %s): %s", SWITCH_VARIABLE,
                      cut.config.describe() or "none")
-            return cutover.prepare(cut)
+            return cutover.prepare(cut, mode=params["mode"])
 
 
 class CatchUpOperator(_CutoverOperator):
@@ -173,15 +180,15 @@ class FreezeAndSwitchOperator(_CutoverOperator):
         live = context["ti"].xcom_pull(task_ids="verify_live")
         if not live:
             raise CutoverError("no result from verify_live in this run: clear it first")
-        with self.opened(context) as cut:
+        report: dict = {}
+        with self.opened(context) as cut, _reported(context, "cutover", report):
             if params["mode"] == "switch":
                 require_confirmation(params, "SWITCH", cut.plan.database)
-            result = cutover.freeze_and_switch(
+            cutover.freeze_and_switch(
                 cut, live, mode=params["mode"], timeout=float(params["freeze_timeout_seconds"]),
                 max_lag_changes=int(params["max_lag_changes"]),
-                catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]))
-        result["report_dir"] = _write_report(context, "cutover", result)
-        return cutover.summary(result)
+                catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]), report=report)
+        return cutover.summary(report)
 
 
 class ReleaseOperator(_CutoverOperator):
@@ -195,15 +202,13 @@ class ReleaseOperator(_CutoverOperator):
 
 
 class RollbackCheckOperator(_CutoverOperator):
-    """Rollback DAG's first step: the confirmation, and something to roll back."""
+    """Rollback DAG's first step: the confirmation, what an earlier run left, and something to
+    roll back."""
 
     def execute(self, context):
         with self.opened(context) as cut:
             require_confirmation(context["params"], "ROLLBACK", cut.plan.database)
-            phase = capture.phase(cut.src)
-            if phase not in (capture.SWITCHED, capture.ROLLING_BACK):
-                raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
-            return capture.summary(cut.src)
+            return rollback.check(cut)
 
 
 class RollbackOperator(_CutoverOperator):
@@ -211,13 +216,13 @@ class RollbackOperator(_CutoverOperator):
 
     def execute(self, context):
         params = context["params"]
-        with self.opened(context) as cut:
+        report: dict = {}
+        with self.opened(context) as cut, _reported(context, "rollback", report):
             require_confirmation(params, "ROLLBACK", cut.plan.database)
-            result = rollback.rollback(cut, timeout=float(params["freeze_timeout_seconds"]),
-                                       max_lag_changes=int(params["max_lag_changes"]),
-                                       catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]))
-        result["report_dir"] = _write_report(context, "rollback", result)
-        return cutover.summary(result)
+            rollback.rollback(cut, timeout=float(params["freeze_timeout_seconds"]),
+                              max_lag_changes=int(params["max_lag_changes"]),
+                              catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]), report=report)
+        return cutover.summary(report)
 
 
 class CleanupOperator(_CutoverOperator):

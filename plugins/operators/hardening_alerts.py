@@ -37,9 +37,10 @@ def payload(notice: dict, server: str) -> dict:
     return {"server": server, **notice}
 
 
-def deliver(notice: dict, params: dict, context) -> None:
-    """Send one notice on every configured channel; fail if there is none."""
-    server = params["monitor_conn_id"]
+def deliver(notice: dict, params: dict, context, *, server: str | None = None) -> None:
+    """Send one notice on every configured channel; fail if there is none. server: what the
+    notice is about (default: the monitored connection)."""
+    server = server or params["monitor_conn_id"]
     recipients = params.get("alert_email_to") or []
     webhook = params["alert_webhook_conn_id"]
     channels = 0
@@ -61,13 +62,3 @@ def deliver(notice: dict, params: dict, context) -> None:
             f"connection {webhook}. The alert stays pending and is sent once a channel exists.")
     log.info("sent %s %s: %s", notice["kind"], notice["code"], notice["summary"])
 
-
-def monitor_failed(context) -> None:
-    """on_failure_callback: the monitor itself failed (server unreachable, bad credentials)."""
-    ti = context["ti"]
-    notice = {"kind": "opened", "key": "monitor", "code": "MONITOR_FAILED",
-              "summary": f"task {ti.task_id} of {ti.dag_id} failed: {context.get('exception')}"}
-    try:
-        deliver(notice, context["params"], context)
-    except Exception as exc:  # a callback cannot retry; the failed task itself stays visible
-        log.error("could not send the monitor failure alert: %s", exc)

@@ -57,21 +57,68 @@ def check_server_settings(admin_conn_id: str) -> list[dict]:
     return [r.as_dict() for r in results]
 
 
-def apply_account(role: str, params: dict) -> list[str]:
-    """Create/update the account of one role from its connection's login and password."""
-    conn_id = params["role_connections"][role]
+def _account(role: str, params: dict) -> accounts.Account:
+    """The account of one role: login and password from its connection, host from its extra."""
+    source = require_connection(params["role_connections"][role], f"login and password of the {role} account")
+    host = source.extra_dejson.get("account_host", params["account_host"])
+    return accounts.Account(source.login or "", host, source.password or "")
+
+
+def _database(params: dict) -> str:
     target = require_connection(params["target_conn_id"], "the migration target, its schema names "
                                 "the application database")
     if not target.schema:
         raise ConfigurationError(f"connection '{params['target_conn_id']}' has no schema: set it to "
                                  "the application database")
-    source = require_connection(conn_id, f"login and password of the {role} account")
-    host = source.extra_dejson.get("account_host", params["account_host"])
-    account = accounts.Account(source.login or "", host, source.password or "")
-    admin = require_connection(params["admin_conn_id"], "an administrative account with CREATE USER "
-                               "and GRANT OPTION")
+    return target.schema
+
+
+def _admin_login(params: dict) -> str | None:
+    return require_connection(params["admin_conn_id"], "an administrative account with CREATE USER "
+                              "and GRANT OPTION").login
+
+
+def plan_accounts(params: dict) -> dict:
+    """Read every selected account and plan its convergence; changes nothing. Returns the steps
+    as logs show them (no secrets): {"anonymous": [...], "accounts": {role: {"account", "steps"}}},
+    what drop_anonymous_accounts and apply_account will do, and nothing else."""
+    roles = [r for r in sorted(accounts.ROLE_CONNECTIONS) if r in params["roles"]]
+    database, admin_login = _database(params), _admin_login(params)
+    wanted = {role: _account(role, params) for role in roles}
+    logins: dict[str, list[str]] = {}
+    for role, account in wanted.items():
+        logins.setdefault(account.user, []).append(role)
+    shared = {user: rs for user, rs in logins.items() if len(rs) > 1}
+    if shared:
+        raise ConfigurationError(f"one login serves several jobs {shared}: each account has one template, "
+                                 "give every job its own login")
+    plans: dict = {"accounts": {}}
     with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
-        actions = accounts.apply_role(conn, role, account, target.schema, admin_login=admin.login)
+        plans["anonymous"] = accounts.plan_anonymous(conn)
+        if plans["anonymous"]:
+            log.warning("anonymous accounts catch the logins of every account from their hosts: %s",
+                        plans["anonymous"])
+        for role, account in wanted.items():
+            plan = accounts.plan_role(conn, role, account, database, admin_login=admin_login)
+            log.info("%s: %s: %s", role, account.grantee, "; ".join(plan.shown) or "nothing to change")
+            plans["accounts"][role] = {"account": account.grantee, "steps": plan.shown}
+    return plans
+
+
+def drop_anonymous_accounts(params: dict, plans: dict) -> list[str]:
+    with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
+        done = accounts.drop_anonymous(conn, planned=plans["anonymous"])
+    for action in done:
+        log.info("%s", action)
+    return done
+
+
+def apply_account(role: str, params: dict, plans: dict) -> list[str]:
+    """Apply the plan made for this role, provided the account has not changed since."""
+    account = _account(role, params)
+    with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
+        actions = accounts.apply_role(conn, role, account, _database(params), admin_login=_admin_login(params),
+                                      planned=plans["accounts"][role]["steps"])
     for action in actions:
         log.info("%s: %s", role, action)
     return actions
@@ -167,19 +214,24 @@ def thresholds(params: dict) -> monitoring.Thresholds:
     return monitoring.Thresholds(**{k: v for k, v in params.items() if k in names})
 
 
+MONITOR = "monitor"  # the incident key of the monitor itself
+
+
 def check_health(params: dict) -> dict:
-    """Run every check; a server at max_connections is itself the finding, not a task failure."""
+    """Run every check; a server at max_connections is itself the finding, not a task failure.
+    Reaching the end means the monitor works: its own incident (MONITOR_FAILED) is resolved."""
     conn_id = params["monitor_conn_id"]
     th = thresholds(params)
     state = Variable.get(state_key(conn_id), default=None, deserialize_json=True) or incidents.empty()
     previous = state.get("samples", {})
     require_connection(conn_id, "login of the monitor account (include/sql/users/*/monitor.sql)")
+    working = monitoring.CheckResult(MONITOR, "ok", "the monitor reached the server and ran its checks")
     try:
         conn = MySqlTargetHook(conn_id).get_conn(with_database=False)
     except Exception as exc:
         if mysql_errno(exc) != 1040:
             raise
-        return {"results": [monitoring.connections_refused(exc).as_dict()], "samples": previous}
+        return {"results": [monitoring.connections_refused(exc).as_dict(), working.as_dict()], "samples": previous}
     try:
         results, samples = monitoring.run_checks(conn, th, previous)
     finally:
@@ -195,15 +247,22 @@ def check_health(params: dict) -> dict:
             results.append(monitoring.check_replica(replica, replica_id, th))
     for r in results:
         (log.warning if r.status == "alert" else log.info)("%s [%s] %s", r.key, r.status, r.summary)
+    results.append(working)
     return {"results": [r.as_dict() for r in results], "samples": samples}
 
 
 def raise_alerts(checked: dict, params: dict, context) -> dict:
-    """Open/resolve incidents and deliver what is pending; state is saved after each delivery."""
-    key = state_key(params["monitor_conn_id"])
+    return publish_incidents(state_key(params["monitor_conn_id"]), checked["results"], params, context,
+                             samples=checked["samples"])
+
+
+def publish_incidents(key: str, results: list[dict], params: dict, context, samples: dict | None = None) -> dict:
+    """Open/resolve incidents and deliver what is pending; state is saved after each delivery.
+    Shared with mysql_query_insights (QUERY_REGRESSION), which keeps its own state key."""
     state = Variable.get(key, default=None, deserialize_json=True)
-    state = incidents.update(state, checked["results"], datetime.now(timezone.utc))
-    state["samples"] = checked["samples"]
+    state = incidents.update(state, results, datetime.now(timezone.utc))
+    if samples is not None:
+        state["samples"] = samples
     Variable.set(key, state, serialize_json=True)
     sent = []
     for notice in incidents.pending(state):
@@ -212,3 +271,17 @@ def raise_alerts(checked: dict, params: dict, context) -> dict:
         Variable.set(key, state, serialize_json=True)
         sent.append(f"{notice['kind']} {notice['code']} {notice['key']}")
     return {"open_incidents": sorted(state["incidents"]), "sent": sent}
+
+
+def monitor_failed(context) -> None:
+    """on_failure_callback of the monitor's tasks: the monitor itself failed (server down, bad
+    credentials, a bug). That is one incident, MONITOR_FAILED, for as long as it lasts: opened
+    (and sent) once, refreshed by each further failure, resolved by the next run that works."""
+    params, ti = context["params"], context["ti"]
+    key = state_key(params["monitor_conn_id"])
+    failure = monitoring.CheckResult(MONITOR, "alert", f"task {ti.task_id} of {ti.dag_id} failed: "
+                                     f"{context.get('exception')}", monitoring.MONITOR_FAILED)
+    try:
+        publish_incidents(key, [failure.as_dict()], params, context)
+    except Exception as exc:  # a callback cannot retry; the notice stays pending, the red task visible
+        log.error("could not send the monitor failure alert: %s", exc)

@@ -223,6 +223,7 @@ class MigrationReportOperator(_MigrationOperator):
             dst.close()
         result = pipeline.assemble(plan, verdicts, copies, checks)
         result["finalize"] = ti.xcom_pull(task_ids="finalize")
+        result["capture"] = bool(context["params"].get("capture_changes"))
         directory = pipeline.publish(result, context["run_id"])
         return {"status": result["status"], "report_dir": directory, "totals": result["totals"]}
 
@@ -246,6 +247,7 @@ class VerifyDatabaseOperator(_MigrationOperator):
                 verdict = pipeline.verify_one(src, dst, plan, tp.source, max_examples=examples)
                 verdicts.append(verify_with_capture(src, plan, tp.source, verdict, params) if capturing else verdict)
             result = pipeline.assemble(plan, verdicts, {}, pipeline.database_checks(dst, plan))
+            result["capture"] = capturing
         finally:
             dst.close()
             src.close()

@@ -13,27 +13,29 @@ so a crash between the two sides' commits only repeats work:
 Rows go into MySQL as the exact literals the copy would have produced (row_sql), read and
 set aside by the same code as the copy's (row_transport), with REPLACE,
 which like SQLite's own REPLACE also removes a stale row holding a unique value the new row
-takes. They come back into SQLite the way Django writes them on SQLite.
+takes. They come back into SQLite the way the source stores them (type_mapping.sqlite_value,
+the way back of each column's type decision); a value the column cannot hold is named with
+its table, column and key before SQLite is touched.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 
 from mysql_common.errors import mysql_errno
 from mysql_common.identifiers import quote
 from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_capture, target_state, values
 from sqlite_to_mysql.capture import CHANGELOG, Transaction, changes_after, key_columns
 from sqlite_to_mysql.cutover_errors import CatchUpTooSlow, CutoverError, FreezeTimeout
+from sqlite_to_mysql.declared_types import affinity
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.plan import Plan, TablePlan
 from sqlite_to_mysql.source_schema import qi
+from sqlite_to_mysql.type_mapping import sqlite_value
 from sqlite_to_mysql.values import ValueConflict
 
 log = logging.getLogger(__name__)
@@ -221,7 +223,7 @@ class ForwardSync:
         prefix = f"REPLACE INTO {table} ({', '.join(columns)}) VALUES "
         for batch in row_transport.statements(list(present.items()), lambda item: len(item[1])):
             self._replace(tp, prefix, batch)
-        if tp.quarantine_columns:
+        if tp.quarantine_columns or tp.quarantine_keys:
             self._requarantine(tp, keys, quarantined)
         return Applied(written=len(present), deleted=len(gone), quarantined=len(quarantined))
 
@@ -267,29 +269,6 @@ def _group(entries, plan_of) -> dict[str, dict[tuple, set]]:
 
 # --- backward: MySQL -> SQLite ----------------------------------------------------------
 
-def to_sqlite(kind: str, value):
-    """A MySQL value as Django stores that field on SQLite."""
-    if value is None:
-        return None
-    if kind in ("int", "bool"):
-        return int(value)
-    if kind == "decimal":
-        return str(value) if isinstance(value, Decimal) else value
-    if kind == "double":
-        return float(value)
-    if kind == "datetime":
-        return value.isoformat(" ") if isinstance(value, dt.datetime) else str(value)
-    if kind == "date":
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
-    if kind == "time":
-        if isinstance(value, dt.timedelta):
-            value = (dt.datetime.min + value).time()
-        return value.isoformat() if isinstance(value, dt.time) else str(value)
-    if kind in ("text", "json"):
-        return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value
-    return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
-
-
 def key_param(col, raw: bytes):
     """A key part logged on MySQL (the bytes verification hashes) as a MySQL query parameter."""
     if col is not None and col.kind == "blob":
@@ -324,6 +303,9 @@ class BackwardSync:
         self.tables = {t.target: t for t in plan.tables}
         sqlite_functions.register(src)
         src.execute("PRAGMA foreign_keys = OFF")  # mirror rows as they are; MySQL already cascaded
+        # each column's SQLite affinity decides the storage class a value comes back in
+        self.affinity = {tp.source: {row[1]: affinity(row[2]) for row in src.execute(
+            f"PRAGMA table_info({qi(tp.source)})")} for tp in plan.tables}
         target_capture.sync_session(dst)
         dst.cursor().execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
@@ -346,9 +328,15 @@ class BackwardSync:
         if not entries:
             return Applied()
         result = Applied(changes=len(entries), batches=1)
+        superseded = []
         with Transaction(self.src):
             for tp, keys, rows in work:
-                result.add(self._write(tp, keys, rows))
+                applied, gone = self._write(tp, keys, rows)
+                result.add(applied)
+                superseded += [(tp.target, key) for key in gone]
+        for table, key in superseded:  # quarantined rows the application's own rows replaced
+            cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s AND source_key = %s",
+                        (table, key))
         for chunk in chunks([e[0] for e in entries], 1000):
             cur.execute(f"UPDATE {quote(target_capture.CHANGELOG)} SET applied = 1 WHERE seq IN "
                         f"({', '.join('%s' for _ in chunk)})", chunk)
@@ -375,21 +363,42 @@ class BackwardSync:
             cur.execute(f"SELECT {', '.join(select)} FROM {quote(tp.target)} WHERE {where}", params)
             for row in cur.fetchall():
                 values = [int(row[n])] if tp.hidden_rowid else []
-                values += [to_sqlite(c.kind, v) for c, v in zip(tp.columns, row[n + len(hidden):])]
+                mysql = dict(zip((c.source for c in tp.columns), row[n + len(hidden):]))
+                values += [self._back(tp, c, mysql, row[n], self.affinity[tp.source][c.source]) for c in tp.columns]
                 rows.append((tuple(bytes(v) for v in row[:n]), values))
         return rows
 
-    def _write(self, tp: TablePlan, keys: list[tuple], rows: list[tuple]) -> Applied:
+    @staticmethod
+    def _back(tp: TablePlan, col, mysql: dict, hidden, column_affinity: str):
+        """One column of a MySQL row as SQLite stores it; `mysql`: the row by source column."""
+        value = mysql[col.source]
+        try:
+            return sqlite_value(col, value, column_affinity)
+        except (ValueConflict, ValueError, TypeError) as exc:
+            key = {k.source if k else "rowid": mysql[k.source] if k else hidden for k in key_columns(tp)}
+            raise TypeConflictError(
+                f"{tp.source}.{col.source} at key {key}: MySQL holds {value!r} ({col.ddl_type}), which the SQLite "
+                f"column cannot hold as the migration reads it ({exc}); the application wrote it on MySQL. "
+                f"Change that row on MySQL, then run the rollback again") from None
+
+    def _write(self, tp: TablePlan, keys: list[tuple], rows: list[tuple]) -> tuple[Applied, list[str]]:
         """Delete every logged key, insert the rows MySQL has now; the table's triggers (ours:
         capture, freeze, guard; and the application's) are set aside for this transaction
-        only, so SQLite receives MySQL's rows exactly and logs nothing back."""
+        only, so SQLite receives MySQL's rows exactly and logs nothing back. Also returns the
+        quarantine keys (as the copy wrote them) of the SQLite rows this replaced or removed:
+        a quarantined row the application rewrote on MySQL is set aside no more."""
         saved = self.src.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
                                  "AND lower(tbl_name) = lower(?)", (tp.source,)).fetchall()
         for name, _sql in saved:
             self.src.execute(f"DROP TRIGGER {qi(name)}")
         deleted = 0
+        replaced: list[str] = []
+        scan = rowid_expr([c.source for c in tp.columns]) if tp.copy_by_rowid else ", ".join(tp.key_source)
         for chunk in chunks(keys):
             where, params = sqlite_match(tp, chunk)
+            if tp.quarantine_columns or tp.quarantine_keys:
+                replaced += [json.dumps(row_transport.encode_key(list(row))) for row in self.src.execute(
+                    f"SELECT {scan} FROM {qi(tp.source)} WHERE {where}", params)]
             deleted += self.src.execute(f"DELETE FROM {qi(tp.source)} WHERE {where}", params).rowcount
         names = ([rowid_expr([c.source for c in tp.columns])] if tp.hidden_rowid else []) + \
             [qi(c.source) for c in tp.columns]
@@ -397,7 +406,7 @@ class BackwardSync:
                              f"({', '.join('?' for _ in names)})", [values for _key, values in rows])
         for _name, sql in saved:
             self.src.execute(sql)
-        return Applied(written=len(rows), deleted=len(keys) - len(rows))
+        return Applied(written=len(rows), deleted=len(keys) - len(rows)), replaced
 
 
 # --- driving ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mysql_common.identifiers import quote
 from sqlite_to_mysql import capture, cutover_verify, freeze, rollback, switch, target_capture
 from sqlite_to_mysql.catchup import ForwardSync, catch_up
-from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout, SwitchFailed
+from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout, SwitchFailed, error_text
 from sqlite_to_mysql.errors import MigrationDataLoss
 from sqlite_to_mysql.plan import Plan
 from sqlite_to_mysql.planner import Settings, selected_tables
@@ -27,6 +27,10 @@ from sqlite_to_mysql.switch import AppDatabase, SwitchConfig
 
 log = logging.getLogger(__name__)
 MODES = ("rehearsal", "switch")
+NO_ACTION = ("no switch action is configured (settings_file, command or webhook in the Airflow Variable "
+             "sqlite_to_mysql_cutover): nothing would point the application at MySQL")
+CAN = {"settings_file": "can be written", "command": "can be run", "webhook": "answers",
+       "maintenance_on": "can be run", "maintenance_off": "can be run"}
 
 
 @dataclass
@@ -110,9 +114,26 @@ def sync_counters(src: sqlite3.Connection, dst, plan: Plan) -> dict[str, int]:
 
 # --- steps ------------------------------------------------------------------------------
 
-def prepare(cut: Cutover) -> dict:
+def check_switch_actions(cut: Cutover, *, refuse: bool) -> list[dict]:
+    """Every configured switch action, tried without being performed (switch.check), logged;
+    with `refuse`, a switch that has none or whose actions could not run is refused here,
+    before anything is frozen."""
+    checks = switch.check(cut.config, run_id=cut.run_id)
+    for c in checks:
+        (log.info if c["ok"] else log.error)("switch action %s %s: %s", c["action"], c["target"],
+                                             "can run" if c["ok"] else c["problem"])
+    if refuse and not cut.config.acts:
+        raise CutoverError(NO_ACTION)
+    if refuse and switch.problems(checks):
+        raise CutoverError(f"the switch actions could not run, so nothing was frozen or switched: "
+                           f"{switch.problems(checks)}")
+    return checks
+
+
+def prepare(cut: Cutover, *, mode: str = "rehearsal") -> dict:
     """First step of every run: resolve what an earlier run left, check that the cutover can
-    proceed, and install change capture on MySQL (for a later rollback)."""
+    proceed (for a switch: that its actions can run), and install change capture on MySQL
+    (for a later rollback)."""
     released = release(cut)
     phase = capture.phase(cut.src)
     if phase == capture.SWITCHED:
@@ -121,6 +142,7 @@ def prepare(cut: Cutover) -> dict:
     if phase != capture.CAPTURING:
         raise CutoverError(f"change capture is not running (phase {phase}): run the migration with "
                            f"capture_changes=true first")
+    checks = check_switch_actions(cut, refuse=mode == "switch")
     drift = schema_drift(cut.src, cut.plan)
     if drift:
         raise CutoverError("the source schema changed since the migration: " + "; ".join(drift)
@@ -131,7 +153,8 @@ def prepare(cut: Cutover) -> dict:
         raise CutoverError(f"{foreign} writes reached the MySQL target from something other than this cutover "
                            f"(see {target_capture.CHANGELOG}): point that client back at SQLite, re-run the "
                            f"migration, then cut over")
-    result = {"released": released, "mysql_capture": installed, "capture": capture.summary(cut.src)}
+    result = {"released": released, "mysql_capture": installed, "capture": capture.summary(cut.src),
+              "switch_checks": checks}
     cut.record("prepare", None, result)
     return result
 
@@ -158,27 +181,45 @@ def verify_live(cut: Cutover, *, max_lag_changes: int, timeout: float) -> dict:
 
 
 def freeze_and_switch(cut: Cutover, live: dict, *, mode: str, timeout: float, max_lag_changes: int,
-                      catch_up_timeout: float) -> dict:
+                      catch_up_timeout: float, report: dict | None = None) -> dict:
     """Freeze SQLite writes, apply the last changes, check, then switch (or, in a rehearsal,
-    unfreeze). The freeze never outlives `timeout` seconds unless the switch is committed."""
+    unfreeze). The freeze never outlives `timeout` seconds unless the switch is committed.
+
+    `report` (filled in place, returned) holds what happened even when the step fails, and
+    ends with the verdict line `safe_to_switch`; a rehearsal that finds the switch unsafe
+    (say, an action that could not run) fails after its report is complete."""
+    report = {} if report is None else report
+    report.update(mode=mode, run_id=cut.run_id, freeze_timeout_seconds=timeout)
+    try:
+        _freeze_and_switch(cut, live, report, mode=mode, timeout=timeout, max_lag_changes=max_lag_changes,
+                           catch_up_timeout=catch_up_timeout)
+    except BaseException as exc:
+        report.update(outcome="failed", error=error_text(exc))
+        _conclude(cut, report)
+        raise
+    _conclude(cut, report)
+    if not report["safe"]:
+        raise CutoverError(f"rehearsal done, but not safe to switch: {report['safe_to_switch']}")
+    return report
+
+
+def _freeze_and_switch(cut: Cutover, live: dict, report: dict, *, mode: str, timeout: float,
+                       max_lag_changes: int, catch_up_timeout: float) -> None:
     if mode not in MODES:
         raise CutoverError(f"mode must be one of {MODES}")
-    if mode == "switch" and not cut.config.acts:
-        raise CutoverError("no switch action is configured (settings_file, command or webhook in the Airflow "
-                           "Variable sqlite_to_mysql_cutover): nothing would point the application at MySQL")
+    report["switch_checks"] = check_switch_actions(cut, refuse=mode == "switch")
     if capture.phase(cut.src) != capture.CAPTURING:  # an earlier attempt of this step died: resolve it
         release(cut)
     if capture.phase(cut.src) != capture.CAPTURING:
         raise CutoverError(f"cannot freeze in phase {capture.phase(cut.src)}")
     sync = cut.forward()
-    report: dict = {"mode": mode, "run_id": cut.run_id,
-                    "catch_up": catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout),
-                    "counters_before_freeze": sync_counters(cut.src, cut.dst, cut.plan)}
+    report["catch_up"] = catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout)
+    report["counters_before_freeze"] = sync_counters(cut.src, cut.dst, cut.plan)
     report["maintenance_on"] = switch.maintenance(cut.config, True, run_id=cut.run_id)
     deadline = time.time() + timeout
     started = time.monotonic()
     freeze.freeze_source(cut.src, cut.plan, deadline=deadline, run_id=cut.run_id)
-    log.warning("writes to the SQLite source are frozen (for %.0fs at most)", timeout)
+    log.warning("writes to the SQLite source are frozen until %s (%.0fs at most)", freeze.utc(deadline), timeout)
     try:
         step = time.monotonic()
         report["drain"] = catch_up(sync, max_lag_changes=0, timeout=timeout, deadline=deadline)
@@ -205,16 +246,18 @@ def freeze_and_switch(cut: Cutover, live: dict, *, mode: str, timeout: float, ma
         if capture.phase(cut.src) == capture.FROZEN:
             freeze.unfreeze_source(cut.src)
         frozen = time.monotonic() - started
+        report["frozen_seconds"] = round(frozen, 3)
         log.error("cutover stopped after %.1fs of write freeze, writes to SQLite released: %s", frozen, exc)
         _maintenance_off(cut, report)
         cut.record("freeze_failed", frozen, {"error": str(exc), **_brief(report)})
         raise
     if mode == "rehearsal":
-        return _finish(cut, report, started, "rehearsal")
-    return _switch(cut, report, started)
+        _finish(cut, report, started, "rehearsal")
+    else:
+        _switch(cut, report, started)
 
 
-def _switch(cut: Cutover, report: dict, started: float) -> dict:
+def _switch(cut: Cutover, report: dict, started: float) -> None:
     """Past the point of no return: SQLite is guarded; point the application at MySQL."""
     try:
         freeze.unfreeze_target(cut.dst)  # a guard left by an earlier rollback
@@ -224,15 +267,17 @@ def _switch(cut: Cutover, report: dict, started: float) -> dict:
         report["switch_seconds"] = round(time.monotonic() - step, 3)
     except BaseException as exc:
         log.error("switch failed (%s): making SQLite the application's database again", exc)
+        report["frozen_seconds"] = round(time.monotonic() - started, 3)
         undone = rollback.undo_switch(cut, reason=str(exc))
+        report["undone"] = undone.get("summary")
         raise SwitchFailed(f"the switch to MySQL failed ({exc}); SQLite is the application's database again, "
                            f"nothing lost: {undone.get('summary')}") from exc
     with capture.Transaction(cut.src):
         capture.write_state(cut.src, phase=capture.SWITCHED, switched_at=time.time(), switch_run_id=cut.run_id)
-    return _finish(cut, report, started, "switch")
+    _finish(cut, report, started, "switch")
 
 
-def _finish(cut: Cutover, report: dict, started: float, outcome: str) -> dict:
+def _finish(cut: Cutover, report: dict, started: float, outcome: str) -> None:
     report["frozen_seconds"] = round(time.monotonic() - started, 3)
     report["outcome"] = outcome
     _maintenance_off(cut, report)
@@ -249,7 +294,33 @@ def _finish(cut: Cutover, report: dict, started: float, outcome: str) -> dict:
     cut.record(outcome, report["frozen_seconds"], _brief(report))
     if report.get("maintenance_off_error"):
         raise SwitchFailed(f"{outcome} done, but maintenance_off failed: {report['maintenance_off_error']}")
-    return report
+
+
+def _conclude(cut: Cutover, report: dict) -> None:
+    """The freezes an earlier run left, released by this run, and the verdict line."""
+    report["released"] = target_capture.releases(cut.dst, cut.run_id)
+    report["safe"], because = safe_to_switch(cut.config, report)
+    report["safe_to_switch"] = f"safe to switch: {'yes' if report['safe'] else 'no'}, because {because}"
+    (log.warning if report["safe"] else log.error)("%s", report["safe_to_switch"])
+
+
+def safe_to_switch(config: SwitchConfig, report: dict) -> tuple[bool, str]:
+    """(safe, because) for a rehearsal or switch report: what the operator decides on."""
+    if report.get("error"):
+        return False, report["error"]
+    checks = report.get("switch_checks") or []
+    if not config.acts:
+        return False, NO_ACTION
+    if switch.problems(checks):
+        return False, switch.problems(checks)
+    check = report["verification"]
+    actions = ", ".join(f"{c['action']} {c['target']} {CAN[c['action']]}" for c in checks)
+    because = (f"every table matched SQLite during the freeze ({check['keys_checked']} keys and "
+               f"{check['ranges_checked']} ranges re-checked), {actions}, and writes were frozen for "
+               f"{report['frozen_seconds']:.2f}s of the {report['freeze_timeout_seconds']:.0f}s allowed")
+    if report.get("outcome") == "switch":
+        because += "; the application now runs on MySQL"
+    return True, because
 
 
 def _maintenance_off(cut: Cutover, report: dict) -> None:
@@ -282,9 +353,11 @@ def release(cut: Cutover) -> dict:
     phase = state.get("phase")
     if phase == capture.FROZEN:
         dropped = freeze.unfreeze_source(cut.src)
-        log.error("released a write freeze on SQLite left by run %s (frozen at %s): %d triggers dropped",
-                  state.get("cutover_run_id"), time.ctime(float(state.get("frozen_at", 0))), dropped)
-        result = {"action": "released SQLite freeze", "left_by": state.get("cutover_run_id")}
+        result = {"action": "released SQLite freeze", "left_by": state.get("cutover_run_id"),
+                  **_held(state.get("frozen_at"), state.get("freeze_deadline"))}
+        log.error("a write freeze on SQLite left by run %s held the application's writes for %.1fs, from %s %s; "
+                  "%d triggers dropped", result["left_by"], result["held_seconds"], result["frozen_at"],
+                  _how_lifted(result), dropped)
     elif phase == capture.SWITCHING:
         log.error("a switch was cut short by run %s: undoing it", state.get("cutover_run_id"))
         result = {"action": "undid interrupted switch",
@@ -294,18 +367,35 @@ def release(cut: Cutover) -> dict:
         result = {"action": "finished interrupted rollback", "detail": rollback.finish_rollback(cut, strict=True)}
     elif phase == capture.SWITCHED and freeze.target_blocks(cut.dst)["freeze"]:
         freeze.unfreeze_target(cut.dst)
-        log.error("released a write freeze on MySQL left by an interrupted rollback")
-        result = {"action": "released MySQL freeze"}
+        result = {"action": "released MySQL freeze", "left_by": state.get("rollback_run_id"),
+                  **_held(state.get("target_frozen_at"), state.get("target_freeze_deadline"))}
+        log.error("a write freeze on MySQL left by rollback run %s held the application's writes for %.1fs, "
+                  "from %s %s", result["left_by"], result["held_seconds"], result["frozen_at"], _how_lifted(result))
     else:
         return {"action": "nothing to release", "phase": phase}
     cut.record("release", None, result)
     return result
 
 
+def _held(frozen_at, deadline) -> dict:
+    """How long a freeze left behind held the application's writes: from its start until its
+    deadline (it lifted itself there) or until now (released now), in UTC."""
+    now = time.time()
+    start = float(frozen_at) if frozen_at else now
+    end = float(deadline) if deadline and float(deadline) <= now else now
+    return {"frozen_at": freeze.utc(start), "until": freeze.utc(end), "held_seconds": round(end - start, 3),
+            "lifted_by_deadline": end != now}
+
+
+def _how_lifted(result: dict) -> str:
+    return (f"until its deadline {result['until']}, when it lifted itself" if result["lifted_by_deadline"]
+            else f"until it was released at {result['until']}")
+
+
 def summary(result: dict) -> dict:
     """The figures an operator looks for first (the task's XCom)."""
     keys = ("mode", "outcome", "frozen_seconds", "changes_applied", "drain_seconds", "switch_seconds", "summary",
-            "report_dir", "switch_error")
+            "report_dir", "switch_error", "safe_to_switch")
     brief = {k: result[k] for k in keys if k in result}
     if "verification" in result:
         brief["verification_ok"] = result["verification"]["ok"]
@@ -317,6 +407,13 @@ def markdown(name: str, result: dict) -> str:
     from sqlite_to_mysql.report import md_table
 
     lines = [f"# {name.capitalize()}: {result.get('outcome', name)}", ""]
+    if result.get("error"):
+        lines += [f"**Error:** {result['error']}", ""]
+    for earlier in result.get("released") or []:
+        if "held_seconds" in earlier:
+            lines += [f"- An earlier {earlier['action'].split()[1]} freeze (left by run `{earlier['left_by']}`) held "
+                      f"the application's writes for {earlier['held_seconds']:.1f}s, from {earlier['frozen_at']} "
+                      f"{_how_lifted(earlier)}.", ""]
     rows = [[label, result[k]["changes"] if isinstance(result.get(k), dict) else result.get(k)]
             for label, k in (("changes applied before the freeze", "catch_up"),
                              ("changes applied during the freeze", "drain"),
@@ -334,9 +431,14 @@ def markdown(name: str, result: dict) -> str:
                            [[t["table"], t["source_rows"], t["target_rows"], t["quarantined"], t["keys_checked"],
                              t["ranges_checked"], t["differing_rows"], "OK" if t["ok"] else "FAIL"]
                             for t in check["tables"]]), ""]
+    for c in result.get("switch_checks") or []:
+        lines.append(f"- switch action `{c['action']}` `{c['target']}`: "
+                     + (CAN[c["action"]] if c["ok"] else f"**could not run**: {c['problem']}"))
     for action in result.get("switch") or []:
-        lines.append(f"- switch action `{action['action']}`: "
+        lines.append(f"- switch action `{action['action']}` ran: "
                      + ", ".join(f"{k} `{v}`" for k, v in action.items() if k != "action"))
     if result.get("switch_error"):
         lines.append(f"- switch error: {result['switch_error']}")
+    if result.get("safe_to_switch"):
+        lines += ["", result["safe_to_switch"]]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,12 @@
 """Errors of the cutover and rollback, each with the code an operator searches the logs for."""
 from __future__ import annotations
 
-from mysql_common.errors import PermanentError
+from mysql_common.errors import OperatorFacingError, PermanentError
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as a report shows it: with its code (ours carry theirs already)."""
+    return str(exc) if isinstance(exc, OperatorFacingError) else f"{type(exc).__name__}: {exc}"
 
 
 class CutoverError(PermanentError):

@@ -164,13 +164,21 @@ def _check(src, dst, plan: Plan, work, max_examples: int) -> dict:
 
 
 def failures(check: dict) -> str:
-    """The failed tables of a check, for an error message."""
+    """The failed tables of a check, for an error message: each differing row's key, and the
+    columns that differ with both values."""
     parts = []
     for t in check["tables"]:
         if not t["ok"]:
-            keys = ", ".join(f"{d['key']} {d['kind']}" for d in t["differences"][:5])
+            keys = ", ".join(f"{d['key']} {d['kind']}" + _columns(d) for d in t["differences"][:5])
             parts.append(f"{t['table']}: {'; '.join(t['issues'] + ([keys] if keys else []))}")
     return " | ".join(parts)
+
+
+def _columns(diff: dict) -> str:
+    if not diff.get("columns"):
+        return ""
+    return " in " + "; ".join(f"{c} (SQLite {v['source']!r}, MySQL {v['target']!r})"
+                              for c, v in diff["columns"].items())
 
 
 def _collect(found: dict, verifier: TableVerifier) -> None:
@@ -184,7 +192,8 @@ def _collect(found: dict, verifier: TableVerifier) -> None:
 def explain_pending(src, tp: TablePlan, verdict: dict, *, max_examples: int) -> dict:
     """The migration's own verification while capture runs: a difference on a key logged
     since capture began is a pending change (the cutover applies and re-checks it), not a
-    loss. Differences elsewhere, or more than were listed, still fail."""
+    loss, and the table's state is PENDING (never OK while its rows differ). Differences
+    elsewhere, or more than were listed, still fail."""
     changed = {tuple(_show_key(v) for v in key) for key in capture.changed_keys(src, tp)}
     listed = verdict["differences"]
     unexplained = [d for d in listed if tuple(d["key"].values()) not in changed]
@@ -195,11 +204,12 @@ def explain_pending(src, tp: TablePlan, verdict: dict, *, max_examples: int) -> 
     result = dict(verdict)
     result["pending_changes"] = len(changed)
     result["pending_differences"] = len(listed) - len(unexplained)
-    if explained:
-        result.update(differences=[], differing_rows=0, checksum="OK",
+    if explained:  # the counts and checksum stay as measured: pending is not OK
+        result.update(differences=[], differing_rows=0,
                       issues=[i for i in verdict["issues"] if not i.startswith("row counts do not add up")])
     else:
         result["differences"] = unexplained[:max_examples] if complete else listed[:max_examples]
         result["differing_rows"] = len(unexplained) if complete else verdict["differing_rows"]
     result["ok"] = not result["issues"] and result["differing_rows"] == 0
+    result["state"] = "FAIL" if not result["ok"] else "PENDING" if result["pending_differences"] else "OK"
     return result

@@ -11,12 +11,18 @@ Two kinds, on either side:
 
 The freeze becomes a guard in one SQLite transaction, and only if the deadline has not
 passed and nothing was written since the last change applied: that is the switch's point of
-no return, and it is atomic. On MySQL our own sessions (`@s2m_sync`) pass both kinds.
+no return, and it is atomic.
+
+On MySQL, where the application runs during a rollback, both are one row that the block
+triggers read (target_capture.block_triggers, installed with capture): freezing, guarding and
+unfreezing update that row, so none of them runs DDL while the application writes. Our own
+sessions (`@s2m_sync`) pass both.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sqlite3
 import time
 
@@ -29,10 +35,26 @@ from sqlite_to_mysql.source_schema import qi
 
 log = logging.getLogger(__name__)
 
-FREEZE_MESSAGE = "writes are frozen for a few seconds: database cutover to MySQL in progress, retry shortly"
+# Refusals start with FROZEN while a freeze lasts (an application retries those, after the
+# time they give) and say the database moved once it is guarded (retrying cannot help).
+FROZEN = "writes are frozen"
 SOURCE_GUARD_MESSAGE = "this SQLite database is retired: the application now uses MySQL (cutover done)"
-TARGET_FREEZE_MESSAGE = "writes are frozen for a few seconds: rollback to SQLite in progress, retry shortly"
 TARGET_GUARD_MESSAGE = "this MySQL database is not in use: the application runs on SQLite (rolled back)"
+
+
+def utc(epoch: float, *, fraction: bool = False) -> str:
+    """An epoch time as operators read it, always in UTC."""
+    moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC" if fraction else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def freeze_message(deadline: float, what: str = "database cutover to MySQL") -> str:
+    """The refusal of a timed freeze: until when (the deadline, rounded up to the second)."""
+    return f"{FROZEN} until {utc(math.ceil(deadline))} ({what} in progress): retry after that time"
+
+
+def target_freeze_message(deadline: float) -> str:
+    return freeze_message(deadline, "rollback to SQLite")
 EVENTS = (("i", "INSERT"), ("u", "UPDATE"), ("d", "DELETE"))
 
 
@@ -61,7 +83,7 @@ def freeze_source(conn: sqlite3.Connection, plan: Plan, *, deadline: float, run_
         if current != capture.CAPTURING:
             raise CutoverError(f"cannot freeze: the cutover is in phase {current}, not {capture.CAPTURING}")
         _drop_sqlite(conn, "f")
-        for statement in _sqlite_triggers(plan, "f", FREEZE_MESSAGE, deadline):
+        for statement in _sqlite_triggers(plan, "f", freeze_message(deadline), deadline):
             conn.execute(statement)
         capture.write_state(conn, phase=capture.FROZEN, freeze_deadline=deadline, frozen_at=time.time(),
                             cutover_run_id=run_id)
@@ -76,7 +98,7 @@ def commit_switch(conn: sqlite3.Connection, plan: Plan, *, applied_seq: int) -> 
             raise CutoverError(f"cannot switch: the cutover is in phase {state.get('phase')}, not frozen")
         deadline = float(state["freeze_deadline"])
         if time.time() >= deadline:
-            raise FreezeTimeout(f"the freeze reached its deadline ({_utc(deadline)}) before the switch")
+            raise FreezeTimeout(f"the freeze reached its deadline ({utc(deadline)}) before the switch")
         newest = capture.changes_after(conn, applied_seq)[2]
         if newest is not None:
             raise CutoverError(f"changes were logged after the last one applied ({applied_seq} < {newest}) "
@@ -106,59 +128,43 @@ def guard_source(conn: sqlite3.Connection, plan: Plan, *, phase: str) -> None:
 
 # --- MySQL ------------------------------------------------------------------------------
 
-def _utc(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _mysql_triggers(plan: Plan, kind: str, message: str, deadline: float | None) -> dict[str, str]:
-    # SIGNAL takes a literal only: our messages are plain ASCII without quotes or backslashes
-    assert message.isascii() and "'" not in message and "\\" not in message
-    until = f" AND UTC_TIMESTAMP(6) < '{_utc(deadline)}'" if deadline is not None else ""
-    triggers = {}
-    for tp in plan.tables:
-        for op, event in EVENTS:
-            name = trigger_name(kind, tp.target, op)
-            triggers[name] = (f"CREATE TRIGGER {quote(name)} BEFORE {event} ON {quote(tp.target)} FOR EACH ROW "
-                              f"BEGIN IF @s2m_sync IS NULL{until} THEN SIGNAL SQLSTATE '45000' "
-                              f"SET MESSAGE_TEXT = '{message}'; END IF; END")
-    return triggers
-
-
-def _drop_mysql(conn, kinds: str) -> int:
-    have = target_capture.existing_triggers(conn, kinds)
+def _block(conn, message: str | None, deadline: float | None) -> int:
+    """Set the refusal the block triggers give (None: writes pass); returns whether one was
+    lifted. The update waits for the application's transactions in flight (they read the row
+    with a shared lock), and every write after it sees it."""
+    if message is not None:  # SIGNAL's MESSAGE_TEXT holds 128 characters
+        assert len(message) <= 128, message
     cur = conn.cursor()
-    for name in have:
-        cur.execute(f"DROP TRIGGER IF EXISTS {quote(name)}")
-    return len(have)
+    cur.execute(f"SELECT message IS NOT NULL FROM {quote(target_capture.BLOCK)} WHERE id = 1 FOR UPDATE")
+    lifted = int(bool((cur.fetchone() or [0])[0])) if message is None else 0
+    cur.execute(f"UPDATE {quote(target_capture.BLOCK)} SET message = %s, until = %s WHERE id = 1",
+                (message, None if deadline is None else utc(deadline, fraction=True)[:-4]))
+    conn.commit()
+    return lifted
 
 
 def freeze_target(conn, plan: Plan, *, deadline: float) -> None:
-    """Refuse the application's writes to MySQL until `deadline`. Each CREATE TRIGGER commits
-    on its own; a write that lands between two of them is still logged by capture, and the
-    drain that follows the freeze applies it."""
-    _drop_mysql(conn, "f")
-    cur = conn.cursor()
-    for statement in _mysql_triggers(plan, "f", TARGET_FREEZE_MESSAGE, deadline).values():
-        cur.execute(statement)
+    """Refuse the application's writes to MySQL until `deadline`; a write committed before
+    this takes effect is logged by capture, and the drain that follows applies it."""
+    _block(conn, target_freeze_message(deadline), deadline)
 
 
 def guard_target(conn, plan: Plan) -> None:
-    """Guard MySQL for good: the guard goes in before the timed freeze comes out, so there is
-    no moment without either (MySQL allows several BEFORE triggers per event)."""
-    wanted = _mysql_triggers(plan, "g", TARGET_GUARD_MESSAGE, None)
-    have = target_capture.existing_triggers(conn, "g")
-    cur = conn.cursor()
-    for name, statement in wanted.items():
-        if name not in have:
-            cur.execute(statement)
-    _drop_mysql(conn, "f")
+    """Guard MySQL for good: the timed freeze becomes the guard in one update."""
+    _block(conn, TARGET_GUARD_MESSAGE, None)
 
 
 def unfreeze_target(conn) -> int:
-    """Drop MySQL's timed freeze and guard."""
-    return _drop_mysql(conn, "fg")
+    """Lift MySQL's timed freeze or guard; returns whether one was in place."""
+    return _block(conn, None, None)
 
 
 def target_blocks(conn) -> dict[str, int]:
-    have = target_capture.existing_triggers(conn, "fg")
-    return {"freeze": sum(1 for n in have if n[5] == "f"), "guard": sum(1 for n in have if n[5] == "g")}
+    """What refuses the application's writes to MySQL now: a timed freeze (even past its
+    deadline: left behind), or the guard."""
+    cur = conn.cursor()
+    cur.execute(f"SELECT message, until FROM {quote(target_capture.BLOCK)} WHERE id = 1")
+    message, until = cur.fetchone() or (None, None)
+    conn.commit()
+    return {"freeze": int(message is not None and until is not None), "guard": int(message is not None and
+                                                                                 until is None)}

@@ -94,15 +94,49 @@ def preflight_markdown(plan: dict) -> str:
 
 # --- verification ---------------------------------------------------------------------
 
+PENDING_NOTE = "changes captured since the copy, applied by the cutover"
+
+
+def table_result(t: dict) -> str:
+    """OK, FAIL, or pending: a table whose rows differ only by changes captured since the copy."""
+    state = t.get("state") or ("OK" if t["ok"] else "FAIL")
+    return f"pending: {t['pending_differences']} changes, applied by the cutover" if state == "PENDING" else state
+
+
+def _pending(result: dict) -> int:
+    return sum(t.get("pending_differences", 0) for t in result["tables"] if t.get("state") == "PENDING")
+
+
+def _status(result: dict) -> str:
+    if result["status"] == "PENDING":
+        return f"PENDING ({_pending(result)} {PENDING_NOTE})"
+    return result["status"]
+
+
+def safe_to_switch(result: dict) -> str:
+    """The verification's last line: whether the application could switch to MySQL now."""
+    bad = [t["table"] for t in result["tables"] if not t["ok"]]
+    if bad or result["status"] not in ("OK", "PENDING"):
+        because = f"verification failed for {bad}" if bad else "the database checks failed"
+    elif not result.get("capture"):
+        because = ("change capture is off: writes made since the copy would not reach MySQL; stop the "
+                   "application's writes, or migrate again with capture_changes=true")
+    else:
+        because = (f"the cutover has not been rehearsed yet: every row is accounted for ({_pending(result)} "
+                   f"changes pending, applied by the cutover); next, trigger sqlite_to_mysql_cutover with "
+                   f"mode=rehearsal")
+    return f"safe to switch: no, because {because}"
+
+
 def verification_summary(result: dict) -> str:
     rows = []
     for t in result["tables"]:
         rows.append([t["table"], t["source_rows"], t["target_rows"], t["quarantined"], t["checksum"],
-                     _seconds(t.get("copy_seconds")), _seconds(t["seconds"]), "OK" if t["ok"] else "FAIL"])
+                     _seconds(t.get("copy_seconds")), _seconds(t["seconds"]), table_result(t)])
     totals = result["totals"]
     rows.append(["TOTAL", totals["source_rows"], totals["target_rows"], totals["quarantined"], "",
                  _seconds(totals.get("copy_seconds")), _seconds(totals["verify_seconds"]), ""])
-    lines = [f"Verification: {result['status']}",
+    lines = [f"Verification: {_status(result)}",
              text_table(["table", "source rows", "target rows", "quarantined", "checksum", "copy s",
                          "verify s", "result"], rows)]
     for t in result["tables"]:
@@ -120,15 +154,16 @@ def verification_summary(result: dict) -> str:
     for orphan in result.get("inherited_orphans", []):
         lines.append(f"  inherited from SQLite: {orphan['table']}.{orphan['constraint']}: {orphan['orphans']} "
                      f"rows without parent")
+    lines.append(safe_to_switch(result))
     return "\n".join(lines)
 
 
 def verification_markdown(result: dict) -> str:
-    out = [f"# Verification: {result['status']}", "",
+    out = [f"# Verification: {_status(result)}", "",
            md_table(["table", "source rows", "target rows", "quarantined", "checksum", "copy s", "verify s",
                      "result"],
                     [[t["table"], t["source_rows"], t["target_rows"], t["quarantined"], t["checksum"],
-                      _seconds(t.get("copy_seconds")), _seconds(t["seconds"]), "OK" if t["ok"] else "FAIL"]
+                      _seconds(t.get("copy_seconds")), _seconds(t["seconds"]), table_result(t)]
                      for t in result["tables"]]), ""]
     for t in result["tables"]:
         if t["differences"] or t["issues"]:
@@ -138,7 +173,8 @@ def verification_markdown(result: dict) -> str:
                 out += [f"  - `{c}`: source `{v['source']}` / target `{v['target']}`" for c, v in d["columns"].items()]
             out.append("")
     if result["database_issues"]:
-        out += ["## Database checks", ""] + [f"- {i}" for i in result["database_issues"]]
+        out += ["## Database checks", ""] + [f"- {i}" for i in result["database_issues"]] + [""]
+    out.append(safe_to_switch(result))
     return "\n".join(out) + "\n"
 
 

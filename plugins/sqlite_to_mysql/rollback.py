@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_to_mysql import capture, cutover_verify, freeze, switch, target_capture
 from sqlite_to_mysql.catchup import BackwardSync, catch_up
-from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout, SwitchFailed
+from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout, SwitchFailed, error_text
 from sqlite_to_mysql.errors import MigrationDataLoss
 from sqlite_to_mysql.plan import Plan
 
@@ -50,19 +50,56 @@ def sync_counters_back(src: sqlite3.Connection, dst, plan: Plan) -> dict[str, in
     return raised
 
 
-def rollback(cut: "Cutover", *, timeout: float, max_lag_changes: int, catch_up_timeout: float) -> dict:
-    """The rollback DAG's work (see module doc); a rerun after a crash finishes it."""
+def check(cut: "Cutover") -> dict:
+    """The rollback DAG's first step: resolve what an earlier run left (say, the MySQL freeze of
+    a rollback that died: lifted, and how long it held writes recorded), then make sure there
+    is something to roll back."""
+    from sqlite_to_mysql.cutover import release
+
+    released = release(cut)
+    phase = capture.phase(cut.src)
+    if phase not in (capture.SWITCHED, capture.ROLLING_BACK):
+        raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
+    return {"released": released, "capture": capture.summary(cut.src)}
+
+
+def rollback(cut: "Cutover", *, timeout: float, max_lag_changes: int, catch_up_timeout: float,
+             report: dict | None = None) -> dict:
+    """The rollback DAG's work (see module doc); a rerun after a crash finishes it. `report`
+    (filled in place) says what happened even when it fails."""
+    report = {} if report is None else report
+    try:
+        return _rollback(cut, report, timeout=timeout, max_lag_changes=max_lag_changes,
+                         catch_up_timeout=catch_up_timeout)
+    except BaseException as exc:
+        report.update(outcome="failed", error=error_text(exc))
+        raise
+    finally:  # freezes an earlier run left, released by this one (its check step)
+        report["released"] = target_capture.releases(cut.dst, cut.run_id)
+
+
+def _rollback(cut: "Cutover", report: dict, *, timeout: float, max_lag_changes: int,
+              catch_up_timeout: float) -> dict:
     phase = capture.phase(cut.src)
     if phase == capture.ROLLING_BACK:
-        return finish_rollback(cut, strict=True)
+        report.update(run_id=cut.run_id, resumed=True)
+        return finish_rollback(cut, strict=True, report=report)
     if phase != capture.SWITCHED:
         raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
     if len(target_capture.existing_triggers(cut.dst, "c")) < 3 * len(cut.plan.tables):
         raise CutoverError("change capture on MySQL is gone (cleanup ran): writes made on MySQL cannot be "
                            "brought back, the rollback window is closed")
+    checks = switch.check(cut.config, run_id=cut.run_id)
+    if not cut.config.acts or switch.problems(checks):
+        raise CutoverError("the switch actions that would point the application back at SQLite could not run, "
+                           "so nothing was frozen: " + (switch.problems(checks) or "none is configured"))
+    # An earlier attempt that failed before the point of no return may have brought rows back
+    # wrong (and flagged them applied): every change made on MySQL since the switch is applied
+    # again, which re-reads each row and so repairs them; the check covers them all anyway.
+    reapplied = target_capture.reapply_all(cut.dst)
     sync = BackwardSync(cut.src, cut.dst, cut.plan, batch_size=cut.batch_size)
-    report: dict = {"run_id": cut.run_id,
-                    "catch_up": catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout)}
+    report.update(run_id=cut.run_id, reapplied=reapplied, switch_checks=checks)
+    report["catch_up"] = catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout)
     report["maintenance_on"] = switch.maintenance(cut.config, True, run_id=cut.run_id)
     return _freeze_and_return(cut, sync, report, timeout=timeout, strict=True)
 
@@ -77,8 +114,11 @@ def undo_switch(cut: "Cutover", *, reason: str) -> dict:
 def _freeze_and_return(cut: "Cutover", sync: BackwardSync, report: dict, *, timeout: float, strict: bool) -> dict:
     deadline = time.time() + timeout
     started = time.monotonic()
+    with capture.Transaction(cut.src):  # so whoever finds this freeze left behind can say how long it held
+        capture.write_state(cut.src, target_frozen_at=time.time(), target_freeze_deadline=deadline,
+                            rollback_run_id=cut.run_id)
     freeze.freeze_target(cut.dst, cut.plan, deadline=deadline)
-    log.warning("writes to MySQL are frozen (for %.0fs at most)", timeout)
+    log.warning("writes to MySQL are frozen until %s (%.0fs at most)", freeze.utc(deadline), timeout)
     try:
         report["drain"] = catch_up(sync, max_lag_changes=0, timeout=timeout, deadline=deadline)
         check = cutover_verify.check_rolled_back(cut.src, cut.dst, cut.plan)
@@ -142,6 +182,7 @@ def finish_rollback(cut: "Cutover", *, strict: bool, report: dict | None = None,
     report["changes_applied"] = changes
     report["summary"] = (f"{changes} changes made on MySQL brought back to SQLite, MySQL writes frozen for "
                          f"{report['frozen_seconds']:.2f}s, application at {cut.app_sqlite.shown}")
+    report["outcome"] = "rolled back"
     log.warning("ROLLED BACK to SQLite: %s", report["summary"])
     brief = {k: v for k, v in report.items() if k != "verification"}
     cut.record("rollback", report["frozen_seconds"], brief)
@@ -161,10 +202,13 @@ def cleanup(cut: "Cutover", *, remove_guard: bool) -> dict:
     if phase in (capture.FROZEN, capture.SWITCHING, capture.ROLLING_BACK):
         raise CutoverError(f"a cutover step was cut short (phase {phase}): run the cutover or rollback DAG "
                            f"again (its first step resolves it) before cleaning up")
-    result = {"phase": phase, "sqlite": capture.remove(cut.src), "mysql": target_capture.remove(cut.dst)}
+    # MySQL's block triggers go unless they hold the guard that stays
+    blocks = remove_guard or not freeze.target_blocks(cut.dst)["guard"]
+    result = {"phase": phase, "sqlite": capture.remove(cut.src), "mysql": target_capture.remove(cut.dst,
+                                                                                                blocks=blocks)}
     if remove_guard:
         result["sqlite_guard_triggers_dropped"] = freeze.unfreeze_source(cut.src, phase=phase or capture.CAPTURING)
-        result["mysql_guard_triggers_dropped"] = freeze.unfreeze_target(cut.dst)
+        result["mysql_guard_lifted"] = freeze.unfreeze_target(cut.dst)
     with capture.Transaction(cut.src):
         # after a rollback (or none), a new migration may arm capture again
         capture.write_state(cut.src, phase=None if phase == capture.CAPTURING else phase, cleaned_at=time.time())

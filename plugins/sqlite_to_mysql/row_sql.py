@@ -236,19 +236,16 @@ def _sql_text(text: str) -> str:
 def canonical_sql(col: ColumnPlan) -> str:
     """Source side of the checksum: the exact text MySQL prints for the stored value.
 
-    Datetimes always carry their full fraction (MySQL prints DATETIME(6) with six digits)."""
+    Datetimes and times carry exactly their column's fraction digits (MySQL prints
+    DATETIME(6) with six, TIME(3) with three), also where the text has none."""
     c = qi(col.source)
     a, b = _lit(col.args[0]), _lit(col.args[1] if len(col.args) > 1 else None)
-    if col.kind == "datetime" and col.args[0] == 6:
-        full, bare = DATETIME_GLOBS[1], DATETIME_GLOBS[0]
-        return (f"CASE WHEN typeof({c}) = 'text' AND {c} GLOB '{full}' THEN {c} "
-                f"WHEN typeof({c}) = 'text' AND {c} GLOB '{bare}' THEN {c} || '.000000' "
-                f"ELSE s2m_datetime({c}, {a}, {b}) END")
-    if col.kind == "time" and col.args[0] == 6:
-        full, bare = TIME_GLOBS[1], TIME_GLOBS[0]
-        return (f"CASE WHEN typeof({c}) = 'text' AND {c} GLOB '{full}' THEN {c} "
-                f"WHEN typeof({c}) = 'text' AND {c} GLOB '{bare}' THEN {c} || '.000000' "
-                f"ELSE s2m_time({c}, {a}, {b}) END")
+    if col.kind in ("datetime", "time") and col.args[0]:
+        fsp = int(col.args[0])
+        bare, full = DATETIME_GLOBS if col.kind == "datetime" else TIME_GLOBS
+        exact = f"WHEN typeof({c}) = 'text' AND {c} GLOB '{full}' THEN {c} " if fsp == 6 else ""
+        return (f"CASE {exact}WHEN typeof({c}) = 'text' AND {c} GLOB '{bare}' THEN {c} || '.{'0' * fsp}' "
+                f"ELSE s2m_{col.kind}({c}, {a}, {b}) END")
     if col.kind == "decimal":
         return _decimal_canonical(col)
     if col.kind == "double":

@@ -1,4 +1,11 @@
-"""Opening the SQLite source safely, with an answer for every way it can be unusable."""
+"""Opening the SQLite source safely, with an answer for every way it can be unusable.
+
+The file is only ever opened through SQLite, never with open(): on POSIX, closing any
+descriptor of a file drops every fcntl lock the process holds on it, SQLite's included, so a
+plain open()/close() while another of our connections reads the file would let the
+application commit under that reader (false corruption reports, and real corruption in a
+process that also writes). SQLite keeps its descriptors open until its last lock is gone.
+"""
 from __future__ import annotations
 
 import os
@@ -7,8 +14,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sqlite_to_mysql.errors import SourceError
-
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def open_source(path: str | os.PathLike, *, read_only: bool = True, timeout: float = 10.0) -> sqlite3.Connection:
@@ -25,12 +30,8 @@ def open_source(path: str | os.PathLike, *, read_only: bool = True, timeout: flo
         raise SourceError(f"{path} is not a regular file")
     if not os.access(path, os.R_OK):
         raise SourceError(f"{path} is not readable by this user ({os.getuid()}): fix its permissions")
-    with open(path, "rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        size = path.stat().st_size
-        what = "an empty file" if size == 0 else "not a SQLite 3 database (wrong header)"
-        raise SourceError(f"{path} is {what}: check that the connection points at the right file")
+    if path.stat().st_size == 0:  # SQLite would take it for a new, empty database
+        raise SourceError(f"{path} is an empty file: check that the connection points at the right file")
     mode = "ro" if read_only else "rw"
     uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
     try:
@@ -45,10 +46,12 @@ def open_source(path: str | os.PathLike, *, read_only: bool = True, timeout: flo
 
 def describe_sqlite_error(path: Path, exc: BaseException) -> str:
     text = str(exc)
+    if "not a database" in text:  # SQLITE_NOTADB: the header is not SQLite's
+        return f"{path} is not a SQLite 3 database (wrong header): check that the connection points at the right file"
     if "locked" in text or "busy" in text:
         return (f"{path} is locked by another process ({text}): retry when the writer has finished, "
                 f"or stop the application's writes")
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
+    if "malformed" in text or "corrupt" in text:
         return (f"{path} is corrupt ({text}): restore it from a backup or repair it with "
                 f"`sqlite3 {path} .recover`, then migrate the repaired copy")
     return f"cannot read {path}: {text}"

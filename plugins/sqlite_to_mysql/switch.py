@@ -10,6 +10,9 @@ Actions, each optional, in this order:
 3. `webhook`: a JSON POST naming the target (never credentials).
 `maintenance_on` / `maintenance_off` are commands run around a freeze (the app's maintenance
 mode), so users see a maintenance page rather than write errors.
+
+`check` tries every configured action without performing it (the rehearsal reports it, and a
+switch or rollback whose actions could not run is refused before anything is frozen).
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ import json
 import logging
 import os
 import pprint
+import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from urllib.parse import quote as urlquote, urlencode
@@ -131,6 +136,79 @@ def apply(config: SwitchConfig, target: AppDatabase, *, run_id: str, event: str)
                                f"already done: {done or 'nothing'}") from None
         log.info("%s: %s", event, done[-1])
     return done
+
+
+def check(config: SwitchConfig, *, run_id: str) -> list[dict]:
+    """Each configured action, tried without being performed: {action, target, ok, problem}.
+
+    - settings_file: its directory exists, and a file can be created (then removed) there;
+    - command, maintenance_on/off: the program exists and is executable;
+    - webhook: answers a HEAD request, or (HEAD not allowed) a POST with event `dry_run`.
+    """
+    steps = [("settings_file", config.settings_file, _check_settings_file),
+             ("command", config.command, _check_program),
+             ("webhook", config.webhook, lambda url: _check_webhook(url, run_id, config.timeout_seconds)),
+             ("maintenance_on", config.maintenance_on, _check_program),
+             ("maintenance_off", config.maintenance_off, _check_program)]
+    checks = []
+    for action, target, try_it in steps:
+        if not target:
+            continue
+        problem = try_it(target)
+        shown = target.split("?")[0] if action == "webhook" else " ".join(target) if isinstance(target, list) \
+            else target
+        checks.append({"action": action, "target": shown, "ok": problem is None, "problem": problem})
+    return checks
+
+
+def problems(checks: list[dict]) -> str:
+    """The failed checks in one sentence."""
+    return "; ".join(f"{c['action']} {c['target']}: {c['problem']}" for c in checks if not c["ok"])
+
+
+def _check_settings_file(path: str) -> str | None:
+    directory = os.path.dirname(path)
+    if os.path.isdir(path):
+        return f"{path} is a directory"
+    if not os.path.isdir(directory):
+        return f"its directory {directory} does not exist"
+    try:
+        fd, trial = tempfile.mkstemp(prefix=".s2m-check-", dir=directory)
+    except OSError as exc:
+        return f"cannot create a file in {directory} ({exc.strerror})"
+    os.close(fd)
+    os.unlink(trial)
+    return None
+
+
+def _check_program(argv: list[str]) -> str | None:
+    program = argv[0]
+    if os.sep not in program:
+        return None if shutil.which(program) else f"{program} not found on PATH ({os.environ.get('PATH', '')})"
+    if not os.path.exists(program):
+        return f"{program} does not exist"
+    if not os.path.isfile(program) or not os.access(program, os.X_OK):
+        return f"{program} is not executable"
+    return None
+
+
+def _check_webhook(url: str, run_id: str, timeout: float) -> str | None:
+    shown = url.split("?")[0]
+    try:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                return None
+        except urllib.error.HTTPError as exc:
+            if exc.code not in (405, 501):
+                return f"answered {exc.code} to a HEAD request"
+        payload = json.dumps({"event": "dry_run", "dry_run": True, "run_id": run_id}).encode()
+        request = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout):
+            return None
+    except urllib.error.HTTPError as exc:
+        return f"answered {exc.code} to a dry-run POST (HEAD is not allowed there)"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"{shown} could not be reached ({getattr(exc, 'reason', exc)})"
 
 
 def maintenance(config: SwitchConfig, on: bool, *, run_id: str) -> dict | None:

@@ -11,6 +11,13 @@ binlog row events). Two MySQL gaps are closed here:
 - our own sessions set `@s2m_sync`, which every trigger of ours skips, so applying changes
   never logs them again and passes the freeze.
 
+Block triggers, installed with capture (before the application writes to MySQL), refuse the
+application's writes while the one row of `_s2m_block` holds a refusal: a timed freeze (with
+its deadline) or a guard (freeze.py sets it). They read that row with a shared lock, so
+setting it is an ordinary row update that waits only for the transactions in flight and is
+seen by every write after it: freezing MySQL while the application writes needs no DDL,
+which would wait for every transaction on each table and make some of them deadlock victims.
+
 Keys are logged as the bytes verification hashes for them (CAST ... AS BINARY), exact for
 every key type and comparable with what SQLite computes for the same row.
 """
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 CHANGELOG = "_s2m_changelog"
 STATE = "_s2m_state"
 JOURNAL = "_s2m_journal"
+BLOCK = "_s2m_block"
 MAX_KEY_PARTS = 16  # MySQL's limit of columns in one index
 CASCADING = ("CASCADE", "SET NULL")
 MAX_CASCADE_DEPTH = 4
@@ -46,6 +54,9 @@ def _ddl(width: int) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {quote(JOURNAL)} (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
         f"at DATETIME(6) NOT NULL, run_id VARCHAR(250) NOT NULL, step VARCHAR(64) NOT NULL, "
         f"seconds DOUBLE NULL, detail LONGTEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        f"CREATE TABLE IF NOT EXISTS {quote(BLOCK)} (id TINYINT NOT NULL PRIMARY KEY, message VARCHAR(128) NULL, "
+        f"until DATETIME(6) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        f"INSERT IGNORE INTO {quote(BLOCK)} (id) VALUES (1)",
     ]
 
 
@@ -98,6 +109,19 @@ def journal(conn, run_id: str | None = None) -> list[dict]:
             for r in cur.fetchall()]
 
 
+def releases(conn, run_id: str) -> list[dict]:
+    """What this run's release steps resolved (freezes left behind, with how long they held
+    the application's writes); [] when the journal cannot be read: the run's own error, if
+    any, says why, and must not be hidden by this one."""
+    try:
+        found = [e["detail"] for e in journal(conn, run_id) if e["step"] == "release"]
+        conn.commit()
+        return found
+    except Exception as exc:
+        log.error("could not read the releases of run %s from %s: %s", run_id, JOURNAL, exc)
+        return []
+
+
 # --- trigger SQL ------------------------------------------------------------------------
 
 def text_literal(value: str) -> str:
@@ -148,6 +172,19 @@ def capture_triggers(tp: TablePlan) -> dict[str, str]:
     }
     return {trigger_name("c", tp.target, op): _create(trigger_name("c", tp.target, op), event, tp.target, body)
             for op, (event, body) in bodies.items()}
+
+
+def block_triggers(plan: Plan) -> dict[str, str]:
+    """name -> CREATE TRIGGER of the BEFORE triggers that refuse the application's writes while
+    `_s2m_block` holds a refusal (a guard, or a freeze until its deadline)."""
+    check = (f"BEGIN DECLARE s2m_refusal VARCHAR(128) DEFAULT NULL; IF @s2m_sync IS NULL THEN "
+             f"SELECT IF(until IS NULL OR until > UTC_TIMESTAMP(6), message, NULL) INTO s2m_refusal "
+             f"FROM {quote(BLOCK)} WHERE id = 1 LOCK IN SHARE MODE; "
+             f"IF s2m_refusal IS NOT NULL THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = s2m_refusal; END IF; "
+             f"END IF; END")
+    return {trigger_name("b", tp.target, op): _create(trigger_name("b", tp.target, op), f"BEFORE {event}",
+                                                      tp.target, check)
+            for tp in plan.tables for op, event in (("i", "INSERT"), ("u", "UPDATE"), ("d", "DELETE"))}
 
 
 def _children(plan: Plan) -> dict[str, list[tuple[TablePlan, ForeignKeyPlan]]]:
@@ -236,9 +273,9 @@ def existing_triggers(conn, kinds: str) -> dict[str, str]:
 
 
 def install(conn, plan: Plan) -> dict:
-    """Capture on every migrated table of the target. Idempotent: a set of triggers already
-    made from the same plan is kept; otherwise all are recreated (only ever before the switch,
-    when no application writes to MySQL, so recreating opens no gap)."""
+    """Capture and block triggers on every migrated table of the target. Idempotent: a set of
+    triggers already made from the same plan is kept; otherwise all are recreated (only ever
+    before the switch, when no application writes to MySQL, so recreating opens no gap)."""
     width = max(len(t.key_target) for t in plan.tables)
     if width > MAX_KEY_PARTS:
         raise ValueError(f"a primary key of {width} columns: MySQL allows {MAX_KEY_PARTS}")
@@ -247,8 +284,9 @@ def install(conn, plan: Plan) -> dict:
     for tp in plan.tables:
         wanted.update(capture_triggers(tp))
     wanted.update(cascade_triggers(plan))
+    wanted.update(block_triggers(plan))
     fingerprint = hashlib.sha1(json.dumps(wanted, sort_keys=True).encode()).hexdigest()
-    have = existing_triggers(conn, "ck")
+    have = existing_triggers(conn, "ckb")
     if get_state(conn, "capture_fingerprint") == fingerprint and set(have) == set(wanted):
         log.info("MySQL change capture already in place on %d tables (%d triggers)", len(plan.tables), len(have))
         return {"triggers_created": 0, "triggers_kept": len(have), "cascade_triggers": _count_k(wanted)}
@@ -268,9 +306,10 @@ def _count_k(triggers: dict) -> int:
     return sum(1 for n in triggers if n.startswith("_s2m_k_"))
 
 
-def remove(conn) -> dict:
-    """Drop capture triggers and the change log (cleanup); the journal stays as the record."""
-    have = existing_triggers(conn, "ck")
+def remove(conn, *, blocks: bool) -> dict:
+    """Drop capture triggers and the change log (cleanup), and with `blocks` the block
+    triggers too; the journal stays as the record."""
+    have = existing_triggers(conn, "ckb" if blocks else "ck")
     cur = conn.cursor()
     for name in have:
         cur.execute(f"DROP TRIGGER IF EXISTS {quote(name)}")
@@ -299,6 +338,15 @@ def clear_applied(conn) -> int:
     """Forget changes an earlier rollback already brought back (at the next switch)."""
     cur = conn.cursor()
     cur.execute(f"DELETE FROM {quote(CHANGELOG)} WHERE applied = 1")
+    conn.commit()
+    return cur.rowcount
+
+
+def reapply_all(conn) -> int:
+    """Flag every logged change as not yet applied (a rollback starting afresh); returns how
+    many an earlier attempt had applied."""
+    cur = conn.cursor()
+    cur.execute(f"UPDATE {quote(CHANGELOG)} SET applied = 0 WHERE applied = 1")
     conn.commit()
     return cur.rowcount
 

@@ -9,17 +9,23 @@ overrides, and saying why. The rules (also in docs/type-mapping.md):
 - text: VARCHAR(n) as declared, widened where SQLite held longer values; undeclared length
   by actual size (TEXT, MEDIUMTEXT, LONGTEXT), VARCHAR(max(255, longest)) in keys;
   key columns get a binary NO PAD collation so values distinct in SQLite stay distinct;
-- a declaration the data contradicts is a conflict, resolved by the on_type_conflict policy.
+- a declaration the data contradicts is a conflict, resolved by the on_type_conflict policy;
+- every kind has its way back (sqlite_value, for the rollback), checked by its way there.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from mysql_common.session import ServerInfo
 from sqlite_to_mysql.declared_types import INT_RANGES, UNSIGNED_RANGES, Declared, read_declared
 from sqlite_to_mysql.plan import ColumnPlan
 from sqlite_to_mysql.profiling import ColumnProfile
+from sqlite_to_mysql.sqlite_functions import CONVERTERS
+from sqlite_to_mysql.values import ValueConflict
 
 MAX_VARCHAR = 16383  # utf8mb4 characters in a VARCHAR
 MAX_DECIMAL_PRECISION, MAX_DECIMAL_SCALE = 65, 30
@@ -374,3 +380,109 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile) -> tuple[int | None
     if kind == "blob":  # bytes hold anything (numbers as their exact text)
         return 0, "0"
     raise AssertionError(kind)
+
+
+# --- the way back ----------------------------------------------------------------------
+# A rollback brings rows the application wrote on MySQL back to SQLite. Each kind the
+# decision above can choose has its way back here, next to the way there: the value as the
+# source stores it (Django's forms on SQLite), proven by converting it forward again with the
+# column's own converter, so a value the column cannot hold is refused by name instead of
+# being stored in a form the application, or the next cutover, cannot read.
+
+_SQLITE_INT = (-2 ** 63, 2 ** 63 - 1)
+
+
+def _int_back(value, _col) -> int:
+    number = int(value)
+    if not _SQLITE_INT[0] <= number <= _SQLITE_INT[1]:
+        raise ValueConflict(f"{number} is beyond SQLite's 64-bit integers")
+    return number
+
+
+def _decimal_back(value, _col):
+    """The number SQLite's NUMERIC affinity makes of Django's text (`str(Decimal)`): an
+    INTEGER when whole, a REAL when that REAL is exactly the value, else the text."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if number == number.to_integral_value() and _SQLITE_INT[0] <= number <= _SQLITE_INT[1]:
+        return int(number)
+    as_real = float(number)
+    return as_real if Decimal(repr(as_real)) == number else str(number)
+
+
+def _datetime_back(value, _col) -> str:
+    """UTC, `YYYY-MM-DD HH:MM:SS[.ffffff]`: what Django writes on SQLite (MySQL holds UTC,
+    the migration converted every offset on the way there)."""
+    return str(value) if isinstance(value, dt.datetime) else _text_back(value, _col)
+
+
+def _time_back(value, _col) -> str:
+    if isinstance(value, dt.timedelta):  # MySQL TIME spans -838:59:59..838:59:59
+        if not dt.timedelta(0) <= value < dt.timedelta(days=1):
+            raise ValueConflict(f"TIME {value} is not a time of day")
+        value = (dt.datetime.min + value).time()
+    return str(value) if isinstance(value, dt.time) else _text_back(value, _col)
+
+
+def _text_back(value, _col) -> str:
+    return bytes(value).decode("utf-8") if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
+
+
+def _uuid_back(value, _col) -> str:
+    """Django's UUIDField on SQLite: 32 lowercase hex digits, no dashes."""
+    return uuid.UUID(_text_back(value, _col)).hex
+
+
+# kind -> MySQL value (as the driver returns it) -> SQLite value
+WAY_BACK = {
+    "int": _int_back,
+    "bool": _int_back,
+    "decimal": _decimal_back,
+    "double": lambda value, _col: float(value),
+    "datetime": _datetime_back,
+    "date": lambda value, _col: value.isoformat() if isinstance(value, dt.date) else _text_back(value, _col),
+    "time": _time_back,
+    "text": _text_back,
+    "json": _text_back,
+    "uuid": _uuid_back,
+    "blob": lambda value, _col: bytes(value) if isinstance(value, (bytearray, memoryview)) else value,
+}
+KINDS = frozenset(WAY_BACK)
+
+
+_SPACE = " \t\n\v\f\r"  # what SQLite skips around a number (ASCII only, as its digits are)
+_NUMBER_TEXT = re.compile(r"[ \t\n\v\f\r]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\v\f\r]*")
+
+
+def _after_affinity(value, affinity: str):
+    """What SQLite stores for `value` in a column of this affinity (its conversion rules,
+    https://sqlite.org/datatype3.html#type_affinity); numbers go into TEXT columns as their
+    exact text, not as SQLite's 15-digit rendering."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if affinity == "TEXT" and number:
+        return repr(value) if isinstance(value, float) else str(value)
+    if affinity in ("INTEGER", "NUMERIC", "REAL") and isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        text = value.strip(_SPACE)
+        value = int(text) if re.fullmatch(r"[+-]?[0-9]+", text) and _SQLITE_INT[0] <= int(text) <= _SQLITE_INT[1] \
+            else float(text)
+        number = True
+    if number and affinity in ("INTEGER", "NUMERIC") and isinstance(value, float) and value.is_integer() \
+            and _SQLITE_INT[0] <= value <= _SQLITE_INT[1]:
+        return int(value)
+    if number and affinity == "REAL":
+        return float(value)
+    return value
+
+
+def sqlite_value(col: ColumnPlan, value, affinity: str):
+    """The SQLite value of a MySQL value of this column (`affinity`: the SQLite column's), or
+    ValueConflict saying why that column cannot hold it the way the migration reads it."""
+    if value is None:
+        return None
+    back = WAY_BACK[col.kind](value, col)
+    stored = _after_affinity(back, affinity)
+    if col.kind in CONVERTERS:  # the way there again: it must read what SQLite stores as what MySQL holds
+        args = (list(col.args) + [None, None])[:2]
+        there = CONVERTERS[col.kind](back, *args)
+        if stored is not back and CONVERTERS[col.kind](stored, *args) != there:
+            raise ValueConflict(f"SQLite's {affinity} affinity would store it as {stored!r}")
+    return stored

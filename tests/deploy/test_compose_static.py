@@ -20,7 +20,7 @@ AIRFLOW_IMAGE = COMPOSE["x-airflow-common"]["image"]
 AIRFLOW_SERVICES = {name: s for name, s in SERVICES.items() if s.get("image") == AIRFLOW_IMAGE}
 # Connections the DAGs use by default (plugins/operators, plugins/hooks).
 DAG_CONNECTIONS = {"sqlite_source", "mysql_target", "mysql_backup", "mysql_restore", "mysql_monitor",
-                   "aws_default"}
+                   "mysql_dev", "aws_default"}
 # Host folder the operator fills with the SQLite file; Docker creates it when missing.
 USER_PROVIDED = {"./data"}
 
@@ -167,3 +167,40 @@ def test_every_long_running_service_has_a_healthcheck_and_the_init_creates_the_p
 @pytest.mark.parametrize("script", sorted(p.relative_to(ROOT) for p in (ROOT / "deploy").rglob("*.sh")))
 def test_deploy_scripts_are_valid_bash(script):
     subprocess.run(["bash", "-n", str(ROOT / script)], check=True)
+
+
+def test_mysql_servers_are_encrypted_at_rest_with_the_keyring_outside_the_datadir():
+    """The MySQL 8.4 keyring component (Docker only: no MySQL 8.4 binaries on these machines)."""
+    from mysql_hardening.encryption_at_rest import mysql_component_files
+
+    manifest = json.loads((ROOT / "deploy/mysql/keyring/mysqld.my").read_text())
+    assert manifest == {"components": "file://component_keyring_file"}
+    config = json.loads((ROOT / "deploy/mysql/keyring/component_keyring_file.cnf").read_text())
+    assert {name: (ROOT / "deploy/mysql/keyring" / name).read_text()
+            for name in ("mysqld.my", "component_keyring_file.cnf")} == mysql_component_files(config["path"])
+    for name in ("mysql-primary", "mysql-replica", "mysql-dev"):
+        service = SERVICES[name]
+        assert "--default-table-encryption=ON" in command(service), name
+        targets = {interpolate(v).split(":")[1]: interpolate(v).split(":")[0] for v in service["volumes"]}
+        assert targets["/usr/sbin/mysqld.my"] == "./deploy/mysql/keyring/mysqld.my"
+        assert targets["/usr/lib64/mysql/plugin/component_keyring_file.cnf"].endswith("component_keyring_file.cnf")
+        keyring_dir = str(Path(config["path"]).parent)
+        datadir = next(t for t, s in targets.items() if s.endswith("-data"))
+        assert targets[keyring_dir] in COMPOSE["volumes"] and targets[keyring_dir] != targets[datadir]
+        assert not keyring_dir.startswith(datadir + "/")
+        assert service["depends_on"]["keyring-init"]["condition"] == "service_completed_successfully"
+        init_targets = [interpolate(v).split(":") for v in SERVICES["keyring-init"]["volumes"]]
+        assert any(source == targets[keyring_dir] for source, _ in init_targets), name
+    for flag in ("--innodb-redo-log-encrypt=ON", "--innodb-undo-log-encrypt=ON", "--binlog-encryption=ON"):
+        assert flag in command(SERVICES["mysql-primary"]) and flag in command(SERVICES["mysql-replica"])
+    assert "chmod 700" in " ".join(SERVICES["keyring-init"]["entrypoint"])
+
+
+def test_the_masked_copy_goes_to_the_dev_server_and_its_snapshots_to_their_own_bucket():
+    common = env(COMPOSE["x-airflow-common"])
+    dev = connections(COMPOSE["x-airflow-common"])["mysql_dev"]
+    assert dev["host"] == "mysql-dev" and dev["host"] not in ("mysql-primary", "mysql-replica")
+    assert "AIRFLOW_VAR_MYSQL_MASKING_SECRET_KEY" in common
+    parquet = urlparse(common["AIRFLOW_VAR_MYSQL_MASKED_COPY_PARQUET_LOCATION"])
+    assert parquet.scheme == "s3" and parquet.netloc != urlparse(common["AIRFLOW_VAR_MYSQL_BACKUP_LOCATION"]).netloc
+    assert "AIRFLOW_VAR_MYSQL_MASKED_COPY_PARQUET_LOCATION" in (ROOT / "deploy/airflow-init.sh").read_text()

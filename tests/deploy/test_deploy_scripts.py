@@ -32,6 +32,11 @@ def test_compose_certificates_pass_the_projects_tls_verification(tmp_path, priva
     names = subprocess.run(["openssl", "x509", "-in", str(tls / "server-cert.pem"), "-noout", "-ext",
                             "subjectAltName"], capture_output=True, text=True, check=True).stdout
     assert "DNS:mysql-primary" in names and "DNS:mysql-replica" in names
+    # Every MySQL service a connection names is in the certificate (verify-identity).
+    from tests.deploy.test_compose_static import COMPOSE, connections
+
+    hosts = {c["host"] for c in connections(COMPOSE["x-airflow-common"]).values() if c["conn_type"] == "mysql"}
+    assert hosts and all(f"DNS:{host}" in names for host in hosts), (hosts, names)
     before = (tls / "server-cert.pem").read_bytes()
     assert "already" in make_certs(tls) and (tls / "server-cert.pem").read_bytes() == before
 

@@ -20,6 +20,7 @@ def test_scheduler_runs_the_full_backup_and_its_manifest_is_in_storage(migration
     stack.mariadb.sql("CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(20))", database)
     stack.mariadb.sql("INSERT INTO orders VALUES (1, 'first'), (2, 'second')", database)
     storage = tmp_path / "backups"
+    storage.mkdir()  # a configured backup directory must exist
     stack.api.set_connection("mysql_backup", "mysql", host="127.0.0.1", port=stack.mariadb.port, login="root",
                              schema=database)
     stack.api.set_variable("mysql_backup_location", str(storage))

@@ -12,10 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlite_to_mysql import capture
-from sqlite_to_mysql.catchup import to_sqlite
+from sqlite_to_mysql.declared_types import affinity
 from sqlite_to_mysql.source import open_source
+from sqlite_to_mysql.source_schema import qi
 from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.switch import SwitchConfig
+from sqlite_to_mysql.type_mapping import sqlite_value
 from sqlite_to_mysql.verify import TableVerifier
 from tools.bench import connector
 from tools.bench_cutover import open_cutover
@@ -177,28 +179,38 @@ class Writer(threading.Thread):
             raise self.error
 
 
-# what the model's rows look like when read back from MySQL (table -> SELECT, key columns)
+# what the model's rows look like when read back from MySQL (table -> SELECT, source table, columns)
 MYSQL_READ = {
-    "item": ("SELECT name, price, updated, photo FROM item WHERE id = %s", ("text", "decimal", "datetime", "blob")),
-    "lines": ("SELECT item_id, qty, note FROM `order \"lines\" 2024` WHERE code = %s AND line = %s",
-              ("int", "int", "text")),
-    "kv": ("SELECT v FROM kv WHERE k = %s", ("text",)),
-    "events": ("SELECT kind, payload FROM events WHERE _sqlite_rowid = %s", ("text", "text")),
-    "slots": ("SELECT label FROM slots WHERE at = %s", ("text",)),
+    "item": ("SELECT name, price, updated, photo FROM item WHERE id = %s", "item", ("name", "price", "updated", "photo")),
+    "lines": ("SELECT item_id, qty, note FROM `order \"lines\" 2024` WHERE code = %s AND line = %s", LINES,
+              ("item_id", "qty", "note")),
+    "kv": ("SELECT v FROM kv WHERE k = %s", "kv", ("v",)),
+    "events": ("SELECT kind, payload FROM events WHERE _sqlite_rowid = %s", "events", ("kind", "payload")),
+    "slots": ("SELECT label FROM slots WHERE at = %s", "slots", ("label",)),
 }
 
 
-def missing_writes(model: dict, dst) -> list:
-    """Every committed write of the model that MySQL does not hold as committed."""
+def missing_writes(model: dict, dst, plan, source: Path) -> list:
+    """Every committed write of the model that MySQL does not hold as committed (read back
+    the way a rollback would store it in the SQLite file `source`)."""
     wrong = []
     cur = dst.cursor()
+    conn = sqlite3.connect(source)
+    try:
+        affinities = {t.source: {r[1]: affinity(r[2]) for r in conn.execute(f"PRAGMA table_info({qi(t.source)})")}
+                      for t in plan.tables}
+    finally:
+        conn.close()
     for (table, key), row in model.items():
-        sql, kinds = MYSQL_READ[table]
+        sql, name, columns = MYSQL_READ[table]
         cur.execute(sql, key)
         found = cur.fetchone()
-        found = None if found is None else tuple(to_sqlite(k, v) for k, v in zip(kinds, found))
+        tp = plan.table(name)
+        found = None if found is None else tuple(sqlite_value(tp.column(c), v, affinities[name][c])
+                                                 for c, v in zip(columns, found))
         if table == "item" and row is not None:
-            row = (row[0], f"{Decimal(row[1]):.2f}", row[2], row[3])
+            row = (row[0], Decimal(row[1]), row[2], row[3])
+            found = found and (found[0], Decimal(str(found[1])), *found[2:])
         if found != row:
             wrong.append((table, key, row, found))
     dst.commit()
@@ -234,7 +246,7 @@ class Migrated:
     opened: list = field(default_factory=list)
 
     def cutover(self, run_id: str = "cutover_test", **config):
-        settings = dict(settings_file=str(self.tmp / "app.env"), **config)
+        settings = {"settings_file": str(self.tmp / "app.env"), **config}
         cut = open_cutover(self.source, self.params, self.plan, run_id=run_id, config=SwitchConfig(**settings))
         self.opened += [cut.src, cut.dst]
         return cut

@@ -352,7 +352,8 @@ def test_committed_migrations_match_the_models(tmp_path):
 
 def test_database_urls():
     assert shopconf.database_settings("sqlite:////tmp/a b.sqlite3") == {
-        "ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/a b.sqlite3"}
+        "ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/a b.sqlite3",
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": shopconf.SQLITE_BUSY_SECONDS}}
     my = shopconf.database_settings("mysql://shop:p%40ss@db.example:3307/shop?ssl_ca=/etc/ca.pem")
     assert (my["ENGINE"], my["USER"], my["PASSWORD"], my["HOST"], my["PORT"], my["NAME"]) == (
         "django.db.backends.mysql", "shop", "p@ss", "db.example", "3307", "shop")

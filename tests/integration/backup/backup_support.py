@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from mysql_backup.access import SimpleAccess
+from mysql_backup.catalog import load_catalog
+from mysql_backup.manifest import BinlogManifest, Layout
 from tools.private_mariadb import PrivateMariaDB
 
 
@@ -38,6 +40,16 @@ class Source:
                 raise AssertionError(f"the server kept binlogs before {name}")
             self.sql(f"PURGE BINARY LOGS TO '{name}'", None)
             time.sleep(0.2)
+
+
+def shipped(storage, server: str = "src") -> dict[str, BinlogManifest]:
+    """The binlogs of the newest epoch in storage, by file name."""
+    epoch = load_catalog(storage, Layout(server)).newest_epoch
+    return {m.name: m for m in epoch.binlogs.values()} if epoch else {}
+
+
+def manifest_key(manifest: BinlogManifest) -> str:
+    return Layout(manifest.server).binlog_manifest(manifest.epoch, manifest.name)
 
 
 def s3_client(endpoint: str, **config):

@@ -1,11 +1,8 @@
-"""Real servers for the backup tests: a private mariadbd with a binary log per test, and an
-S3-compatible server (moto in server mode) on a loopback port, run as a separate process."""
+"""Real servers for the backup tests: a private mariadbd with a binary log per test, and a bucket
+on the S3-compatible server (moto in server mode, tests/conftest.py) on a loopback port."""
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-import time
 import uuid
 
 import pytest
@@ -13,7 +10,6 @@ import pytest
 from mysql_backup.crypto import AgeKey
 from mysql_backup.storage import LocalStorage
 from backup_support import Source, s3_client
-from tools.private_mariadb import free_port
 
 
 @pytest.fixture
@@ -36,29 +32,6 @@ def age_key(age_identity) -> AgeKey:
 @pytest.fixture
 def storage(tmp_path) -> LocalStorage:
     return LocalStorage(tmp_path / "backups")
-
-
-@pytest.fixture(scope="session")
-def moto_server():
-    """http://127.0.0.1:PORT of a moto S3 server process; killed after the session."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("moto server exited at start")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not listen within 30s")
-    yield f"http://127.0.0.1:{port}"
-    proc.kill()
-    proc.wait(10)
 
 
 @pytest.fixture

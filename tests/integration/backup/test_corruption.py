@@ -5,12 +5,11 @@ import json
 
 import pytest
 
+from backup_support import manifest_key, shipped
 from mysql_backup.binlog_ship import ship_binlogs
-from mysql_backup.catalog import load_catalog
 from mysql_backup.crypto import AgeKey
-from mysql_backup.errors import BackupChainBroken, BackupCorruption
+from mysql_backup.errors import BackupChainBroken, BackupCorruption, BackupWrongKey
 from mysql_backup.full_backup import take_full_backup
-from mysql_backup.manifest import Layout
 from mysql_backup.restore import restore_backup
 
 pytestmark = pytest.mark.integration
@@ -26,8 +25,7 @@ def history(source, storage, age_key):
     for label in ("a", "b", "c"):
         source.sql(f"INSERT INTO markers VALUES ('{label}')")
         ship_binlogs(source.access, storage, age_key, server="src")
-    catalog = load_catalog(storage, Layout("src"))
-    binlogs = sorted((m for m in catalog.binlogs.values() if m.name >= full.position.file), key=lambda m: m.index)
+    binlogs = sorted((m for m in shipped(storage).values() if m.name >= full.position.file), key=lambda m: m.index)
     return full, binlogs
 
 
@@ -66,19 +64,21 @@ def test_binlog_object_missing(source, storage, age_key, history):
 
 def test_binlog_missing_from_the_chain(source, storage, age_key, history):
     _, binlogs = history
-    storage.delete(f"src/binlog/{binlogs[1].name}.json")
+    storage.delete(manifest_key(binlogs[1]))
     storage.delete(binlogs[1].object.key)
     error = refused(source, storage, age_key, BackupChainBroken)
     assert binlogs[1].name in str(error) and "point-in-time recovery is impossible" in str(error)
 
 
-def test_wrong_key(source, storage, history):
+def test_wrong_key_is_named_as_such_not_as_corruption(source, storage, history):
+    """Nothing is damaged: the operator must look for the right key, not for a broken backup."""
     import subprocess
 
     other = AgeKey.from_config(secret=subprocess.run(["age-keygen"], capture_output=True, text=True).stdout)
     full, _ = history
-    error = refused(source, storage, other, BackupCorruption)
-    assert error.key == full.dump.key and "wrong key" in str(error)
+    error = refused(source, storage, other, BackupWrongKey)
+    assert error.code == "BACKUP_WRONG_KEY" and not isinstance(error, BackupCorruption)
+    assert error.key == full.dump.key and "wrong key" in str(error) and "mysql_backup_age_secret_key" in str(error)
 
 
 def test_damaged_ciphertext_with_a_matching_manifest_fails_decryption(source, storage, age_key, history):
@@ -91,10 +91,10 @@ def test_damaged_ciphertext_with_a_matching_manifest_fails_decryption(source, st
     data = bytearray(path.read_bytes())
     data[-20] ^= 0xFF
     path.write_bytes(bytes(data))
-    manifest_key = f"src/binlog/{victim.name}.json"
-    raw = json.loads(storage.read_bytes(manifest_key))
+    key = manifest_key(victim)
+    raw = json.loads(storage.read_bytes(key))
     raw["object"]["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
-    storage.put_bytes(manifest_key, json.dumps(raw).encode())
+    storage.put_bytes(key, json.dumps(raw).encode())
     error = refused(source, storage, age_key, BackupCorruption)
     assert error.key == victim.object.key and "cannot be decrypted" in str(error)
 

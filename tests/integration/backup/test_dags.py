@@ -52,12 +52,13 @@ def test_dags_import_with_nothing_configured(airflow_env):
             assert task["owner"] == "dba"
             # Tasks holding MySQL sessions share the pool; storage-only tasks do not need it.
             assert (task["pool"] == "mysql_connections") == (task_id in {
-                "full_backup", "ship_binlogs", "restore", "restore_and_compare"}), (dag_id, task_id)
+                "full_backup", "ship_binlogs", "restore", "restore_and_compare", "verify"}), (dag_id, task_id)
 
 
 @pytest.fixture
 def dag_env(airflow_env, source, age_identity, tmp_path):
     location = tmp_path / "backups"
+    location.mkdir()  # a configured directory must exist: a typo never starts an empty backup set
     return {"AIRFLOW_CONN_MYSQL_TARGET": f"mysql://root@127.0.0.1:{source.server.port}/shop",
             "AIRFLOW_VAR_MYSQL_BACKUP_LOCATION": str(location),
             "AIRFLOW_VAR_MYSQL_BACKUP_AGE_SECRET_KEY": age_identity,
@@ -84,7 +85,7 @@ def test_full_backup_binlog_restore_and_drill_dags(airflow_env, dag_env, source,
     assert "state=success" in run.stdout + run.stderr, (run.stdout + run.stderr)[-3000:]
     catalog = load_catalog(storage, Layout("shopdb"))
     assert len(catalog.fulls) == 1 and catalog.fulls[0].database == "shop"
-    assert catalog.fulls[0].position.file in catalog.binlogs  # the backup's binlog was shipped with it
+    assert catalog.fulls[0].position.file in {m.name for m in catalog.binlogs()}  # shipped with the backup
     secret = next(line for line in age_identity.splitlines() if line.startswith("AGE-SECRET-KEY-"))
     assert secret not in run.stdout + run.stderr
 

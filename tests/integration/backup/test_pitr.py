@@ -1,12 +1,15 @@
 """Point-in-time recovery: replay from the exact recorded position, stop at the requested second."""
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 import pytest
 
 from backup_support import next_second
 from mysql_backup.binlog_ship import ship_binlogs
 from mysql_backup.errors import PitrOutOfRange
 from mysql_backup.full_backup import take_full_backup
+from mysql_backup.manifest import parse_point_in_time
 from mysql_backup.restore import restore_backup
 from mysql_common.errors import PermanentError
 
@@ -51,6 +54,33 @@ def test_restore_between_t2_and_t3_has_exactly_markers_1_and_2(source, storage, 
                          "'pitr_newest'", None) == 1
 
 
+def test_a_point_in_time_in_any_offset_notation_restores_that_instant(source, storage, age_key, scratch_cleanup):
+    """Markers committed at known UTC seconds; the same instant written as Z, +01:00, -05:00
+    and without offset (UTC) restores exactly the markers before it. A positive offset read
+    as UTC would replay past the target (the mistake recovered from); a negative one would
+    drop good data."""
+    source.sql("CREATE TABLE markers (label varchar(10) NOT NULL, at datetime NOT NULL)")
+    take_full_backup(source.access, storage, age_key, server="src")
+    source.sql("INSERT INTO markers VALUES ('before', UTC_TIMESTAMP())")
+    target = next_second()
+    next_second()
+    source.sql("INSERT INTO markers VALUES ('after', UTC_TIMESTAMP())")
+    ship_binlogs(source.access, storage, age_key, server="src")
+    assert source.scalar("SELECT MAX(at) FROM markers WHERE label = 'before'") < target.replace(tzinfo=None)
+    notations = {
+        "z": target.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "plus": target.astimezone(timezone(timedelta(hours=1))).isoformat(),
+        "minus": target.astimezone(timezone(timedelta(hours=-5))).isoformat(),
+        "naive": target.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    for name, text in notations.items():
+        scratch_cleanup.append(f"pitr_{name}")
+        report = restore_backup(source.access, storage, age_key, server="src", target_time=parse_point_in_time(text),
+                                target_database=f"pitr_{name}")
+        assert markers(source, f"pitr_{name}") == ["before"], (name, text)
+        assert report.reaches == f"everything committed before {target.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+
+
 def test_latest_reaches_the_end_of_the_shipped_chain(source, storage, age_key, scratch_cleanup):
     source.sql("CREATE TABLE markers (label varchar(10) NOT NULL)")
     take_full_backup(source.access, storage, age_key, server="src")
@@ -87,6 +117,26 @@ def test_qualified_ddl_in_binlog_is_refused_before_applying(source, storage, age
     with pytest.raises(PermanentError, match=why):
         restore_backup(source.access, storage, age_key, server="src", target_database="renamed_copy")
     assert source.sql("SHOW DATABASES LIKE 'renamed_copy'", None) == ()
+
+
+def test_a_comment_or_string_literal_naming_the_database_restores(source, storage, age_key, scratch_cleanup):
+    """`shop.example.com` in a table comment or a string literal is text, not a reference to the
+    database `shop`: renamed restores and the drill go through, in the dump and in the binlogs."""
+    from mysql_backup.drill import run_drill
+
+    source.sql("CREATE TABLE items (id int PRIMARY KEY, note varchar(40)) COMMENT 'mirror of shop.example.com'")
+    source.sql("CREATE TRIGGER items_note BEFORE INSERT ON items FOR EACH ROW "
+               "SET NEW.note = CONCAT(NEW.note, ' via shop.items')")
+    take_full_backup(source.access, storage, age_key, server="src")
+    source.sql("ALTER TABLE items /* was shop.items_old */ COMMENT 'mirror of shop.example.com, v2'")
+    source.sql("INSERT INTO items VALUES (1, 'see shop.x')")
+    ship_binlogs(source.access, storage, age_key, server="src")
+    scratch_cleanup.append("items_copy")
+    restore_backup(source.access, storage, age_key, server="src", target_database="items_copy")
+    assert source.sql("SELECT id, note FROM items", "items_copy") == ((1, "see shop.x via shop.items"),)
+    assert "v2" in source.scalar("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                                 "'items_copy'", None)
+    assert not run_drill(source.access, storage, age_key, server="src").problems
 
 
 def test_existing_target_needs_explicit_overwrite_and_no_sessions(source, storage, age_key, scratch_cleanup):

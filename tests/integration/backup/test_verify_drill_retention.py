@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from backup_support import fill
+from backup_support import fill, manifest_key, shipped
 from mysql_backup.binlog_ship import ship_binlogs
 from mysql_backup.catalog import load_catalog
 from mysql_backup.drill import DrillFailed, run_drill
@@ -39,16 +39,16 @@ def test_verify_passes_then_names_every_problem(source, storage, age_key, histor
     deep = (age_key, detect_tools("mariadb", ("zstd", "age")))
     catalog = load_catalog(storage, Layout("src"))
     report = verify_backups(storage, "src", deep_with=deep)
-    assert report.ok and report.objects == 3 + len(catalog.binlogs)
+    assert report.ok and report.objects == 3 + len(catalog.binlogs())
 
     dump = storage.local_path(history[0].dump.key)
     dump.write_bytes(dump.read_bytes()[:-1] + b"\x00")
     needed = history[-1].position.file  # the newest backup's first binlog
-    storage.delete(catalog.binlogs[needed].object.key)
-    storage.delete(f"src/binlog/{needed}.json")
+    storage.delete(shipped(storage)[needed].object.key)
+    storage.delete(manifest_key(shipped(storage)[needed]))
     report = verify_backups(storage, "src")
     assert not report.ok
-    text = "\n".join(report.problems)
+    text = "\n".join(report.all_problems())
     assert f"{history[0].dump.key}: SHA-256" in text
     assert f"backup {history[-1].backup_id}: binlog chain broken, missing {needed}" in text
     # Older backups depend on the same hole: reported, as warnings.
@@ -70,7 +70,7 @@ def test_drill_detects_restored_data_that_differs(source, storage, age_key, hist
     newest = history[-1]
     key = f"src/full/{newest.backup_id}/manifest.json"
     raw = json.loads(storage.read_bytes(key))
-    raw["checksums"]["tables"][0]["rows"] += 1
+    raw["table_checksums"][0]["rows"] += 1
     storage.put_bytes(key, json.dumps(raw).encode())
     with pytest.raises(DrillFailed, match="differs from the backup's checksums") as caught:
         run_drill(source.access, storage, age_key, server="src")
@@ -88,11 +88,11 @@ def test_retention_dry_run_then_delete(source, storage, age_key, history):
     assert {i.key for i in storage.list("src/")} == before  # a dry run deletes nothing
     assert set(plan.delete_fulls) == {history[0].backup_id, history[1].backup_id}
     needed_from = newest.position.file
-    assert set(plan.delete_binlogs) == {n for n in catalog.binlogs if n < needed_from}
+    assert {name for _, name in plan.delete_binlogs} == {m.name for m in catalog.binlogs() if m.name < needed_from}
 
     retention(storage, "src", keep_days=1, dry_run=False, now=later)
     after = load_catalog(storage, Layout("src"))
     assert [f.backup_id for f in after.fulls] == [newest.backup_id]
-    assert all(name >= needed_from for name in after.binlogs)
+    assert all(m.name >= needed_from for m in after.binlogs())
     assert verify_backups(storage, "src").ok
     assert retention(storage, "src", keep_days=1, dry_run=False, now=later).empty

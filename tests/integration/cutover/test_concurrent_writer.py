@@ -54,7 +54,7 @@ def test_every_write_committed_during_migration_and_cutover_reaches_mysql(app_db
     assert steps["switch"]["seconds"] == pytest.approx(switched["frozen_seconds"], abs=1e-3)
     assert steps["rehearsal"]["detail"]["outcome"] == "rehearsal"
 
-    assert missing_writes(writer.model, dst) == []
+    assert missing_writes(writer.model, dst, migrated.plan, app_db) == []
     assert verify_all(app_db, dst, migrated.plan) == []
     assert f"DATABASE_URL=mysql://root@127.0.0.1:3306/{migrated.database}" in (migrated.tmp / "app.env").read_text()
     with pytest.raises(sqlite3.IntegrityError, match=re.escape(freeze.SOURCE_GUARD_MESSAGE)):

@@ -5,13 +5,15 @@ take the application to MySQL, back to SQLite with MySQL's writes, and end captu
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
 
+import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, target_capture
+from sqlite_to_mysql import capture, freeze, target_capture
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,9 +32,13 @@ def cutover_dag(airflow_env, app_db, migrate, tmp_path):
                AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER=json.dumps({"settings_file": str(tmp_path / "app.env")}),
                S2M_REPORT_DIR=str(tmp_path / "reports"))
 
-    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover") -> subprocess.CompletedProcess:
+    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover", switch: dict | None = None
+            ) -> subprocess.CompletedProcess:
+        run_env = dict(env)
+        if switch is not None:  # the switch actions the deployer configured
+            run_env["AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER"] = json.dumps(switch)
         return subprocess.run([str(ROOT / ".venv/bin/airflow"), "dags", "test", dag_id,
-                               "-c", json.dumps(conf)], env=env, capture_output=True, text=True, timeout=600)
+                               "-c", json.dumps(conf)], env=run_env, capture_output=True, text=True, timeout=600)
 
     return run, migrated
 
@@ -62,7 +68,7 @@ def test_switch_without_confirmation_is_refused_before_any_freeze(cutover_dag, t
     assert f"this run needs the confirmation 'SWITCH {migrated.database}'" in log
     assert migrated.phase() == capture.CAPTURING and not (tmp_path / "app.env").exists()
     assert not list((tmp_path / "reports").glob("*/cutover.json"))
-    assert target_capture.existing_triggers(migrated.mysql(), "ckfg") == {}  # prepare stopped at once
+    assert target_capture.existing_triggers(migrated.mysql(), "ckb") == {}  # prepare stopped at once
 
 
 def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_path):
@@ -95,5 +101,94 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
         assert not capture.has_tables(check)
         assert not [name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
     mysql = migrated.mysql()
-    assert target_capture.existing_triggers(mysql, "ckf") == {}  # capture and freeze gone
-    assert target_capture.existing_triggers(mysql, "g")  # MySQL, which the app left, stays read-only
+    assert target_capture.existing_triggers(mysql, "ck") == {}  # capture gone
+    assert freeze.target_blocks(mysql) == {"freeze": 0, "guard": 1}  # MySQL, which the app left, stays read-only
+    with pytest.raises(MySQLdb.OperationalError, match=re.escape(freeze.TARGET_GUARD_MESSAGE)):
+        mysql.cursor().execute("UPDATE kv SET v = 'late' WHERE k = 'key 2'")
+
+
+def final_state(log: str, task_id: str) -> str | None:
+    """The state a task ended in, from what `airflow dags test` prints."""
+    started = re.search(rf"running task <TaskInstance: \S+\.{task_id} .*?ti_id=([0-9a-f-]+)>", log)
+    if not started:
+        return None
+    states = re.findall(rf"new_state=(\w+) rows_affected=\d+ ti_id={started[1]}", log)
+    return states[-1] if states else None
+
+
+def test_a_switch_that_fails_ends_the_run_failed_while_release_still_runs_and_the_report_is_written(
+        cutover_dag, tmp_path):
+    """The command passes the checks (it exists and is executable) but fails when it runs:
+    the switch is undone, the run ends failed (exit code), its teardown ran, and the report
+    says what happened and that it was not safe to switch."""
+    run, migrated = cutover_dag
+    out = run({"mode": "switch", "confirm": f"SWITCH {migrated.database}"},
+              switch={"settings_file": str(tmp_path / "app.env"), "command": ["false"]})
+    log = out.stdout + out.stderr
+    assert out.returncode != 0, log[-4000:]
+    assert migrated.phase() == capture.CAPTURING
+    steps = [e["step"] for e in target_capture.journal(migrated.mysql())]
+    assert steps[:3] == ["prepare", "catch_up", "verify_live"] and "rollback" in steps
+    assert final_state(log, "freeze_and_switch") == "failed" and final_state(log, "release") == "success", log[-6000:]
+    reports = list((tmp_path / "reports").glob("*/cutover.json"))
+    assert len(reports) == 1
+    report = json.loads(reports[0].read_text())
+    assert report["outcome"] == "failed" and report["error"].startswith("SWITCH_FAILED: ")
+    markdown = reports[0].with_suffix(".md").read_text().rstrip().splitlines()
+    assert markdown[-1].startswith("safe to switch: no, because SWITCH_FAILED: the switch to MySQL failed")
+
+
+def test_a_rollback_refused_after_cleanup_ends_the_run_failed(cutover_dag, tmp_path):
+    run, migrated = cutover_dag
+    database = migrated.database
+    assert run({"mode": "switch", "confirm": f"SWITCH {database}"}).returncode == 0
+    cleaned = run({"confirm": f"CLEANUP {database}"}, "sqlite_to_mysql_cutover_cleanup")
+    assert cleaned.returncode == 0, (cleaned.stdout + cleaned.stderr)[-4000:]
+    refused = run({"confirm": f"ROLLBACK {database}"}, "sqlite_to_mysql_rollback")
+    log = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "the rollback window is closed" in log, log[-4000:]
+    assert final_state(log, "rollback") == "failed" and final_state(log, "release") == "success", log[-6000:]
+    assert migrated.phase() == capture.SWITCHED
+
+
+def test_the_migration_with_capture_reports_changes_made_meanwhile_as_pending_never_ok(
+        airflow_env, tmp_path, new_database, mysql_params):
+    """The application keeps inserting while sqlite_to_mysql_migration runs with capture: the
+    run succeeds, and its report (file and task log) says which tables are pending and by how
+    many changes, never OK while their counts differ, and ends with the safe-to-switch line."""
+    import threading
+
+    from tests.integration.migration.test_dag_cli import build_shop, run_dag
+
+    source = build_shop(tmp_path / "shop.sqlite3")
+    stop = threading.Event()
+
+    def write() -> None:
+        conn = sqlite3.connect(source, timeout=30, isolation_level=None)
+        while not stop.is_set():
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO purchase (customer_id, amount, quantity) VALUES (1, '9.99', 1)")
+            conn.execute("COMMIT")
+            stop.wait(0.01)
+        conn.close()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        out = run_dag(airflow_env, source, new_database("capdag"), mysql_params, {"capture_changes": True})
+    finally:
+        stop.set()
+        writer.join(30)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    run_dir = sorted((Path(airflow_env["AIRFLOW_HOME"]) / "reports").iterdir(), key=lambda p: p.stat().st_mtime)[-1]
+    verification = json.loads((run_dir / "verification.json").read_text())
+    purchase = next(t for t in verification["tables"] if t["table"] == "purchase")
+    assert verification["status"] == "PENDING" and purchase["state"] == "PENDING"
+    assert purchase["source_rows"] != purchase["target_rows"] and purchase["pending_differences"] > 0
+    line = f"pending: {purchase['pending_differences']} changes, applied by the cutover"
+    markdown = (run_dir / "verification.md").read_text()
+    assert markdown.startswith("# Verification: PENDING") and line in markdown
+    assert re.search(r"Verification: PENDING \(\d+ changes captured since the copy", log) and line in log
+    assert markdown.rstrip().splitlines()[-1].startswith("safe to switch: no, because the cutover has not been "
+                                                         "rehearsed yet")

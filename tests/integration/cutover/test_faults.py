@@ -16,12 +16,13 @@ import threading
 import time
 from pathlib import Path
 
+import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, cutover, freeze, target_capture
+from sqlite_to_mysql import capture, cutover, freeze, rollback, target_capture
 from sqlite_to_mysql.cutover_errors import FreezeTimeout
 
-from tests.support.cutover_app import verify_all
+from tests.support.cutover_app import switch_over, verify_all
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,6 +44,12 @@ def refusal(app: sqlite3.Connection) -> str | None:
     except sqlite3.IntegrityError as exc:
         return str(exc)
     return None
+
+
+def frozen_message(migrated) -> str:
+    """The refusal the freeze in place gives: it names its own deadline."""
+    with sqlite3.connect(migrated.source) as conn:
+        return freeze.freeze_message(float(capture.read_state(conn)["freeze_deadline"]))
 
 
 class StalledReads:
@@ -75,11 +82,12 @@ def prepared(migrated, run_id: str):
     return cut, cutover.verify_live(cut, max_lag_changes=0, timeout=120)
 
 
-def start_cutover_process(migrated, live: dict, *, run_id: str, timeout: float, **config) -> subprocess.Popen:
+def start_cutover_process(migrated, live: dict | None, *, run_id: str, timeout: float, step: str = "switch",
+                          **config) -> subprocess.Popen:
     job = migrated.tmp / f"{run_id}.json"
     job.write_text(json.dumps({"source": str(migrated.source), "params": migrated.params,
                                "plan": migrated.plan.to_json(), "live": live, "run_id": run_id,
-                               "timeout": timeout,
+                               "timeout": timeout, "step": step,
                                "config": {"settings_file": str(migrated.tmp / "app.env"), **config}}))
     return subprocess.Popen([sys.executable, "-m", "tests.support.cutover_process", str(job)], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -101,20 +109,25 @@ def finish_cutover(migrated, run_id: str) -> dict:
     return target_capture.journal(cut.dst, run_id)[0]["detail"]
 
 
-def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, migrate):
-    migrated = migrate(app_db)
+def killed_inside_the_freeze(migrated, *, timeout: float) -> None:
+    """A cutover process of run `first` frozen (its final check stalled), then killed."""
     _cut, live = prepared(migrated, "first")
-    app = migrated.app()
     stall = StalledReads(migrated)
-    process = start_cutover_process(migrated, live, run_id="first", timeout=600)
+    process = start_cutover_process(migrated, live, run_id="first", timeout=timeout)
     wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
     assert process.poll() is None, process.stdout.read().decode()
-    assert refusal(app) == freeze.FREEZE_MESSAGE
+    assert refusal(migrated.app()) == frozen_message(migrated)
     kill(process)
     stall.release()
 
+
+def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, migrate):
+    migrated = migrate(app_db)
+    app = migrated.app()
+    killed_inside_the_freeze(migrated, timeout=600)
+
     # nobody is left to lift it, and its deadline is far: still frozen, never switched
-    assert migrated.phase() == capture.FROZEN and refusal(app) == freeze.FREEZE_MESSAGE
+    assert migrated.phase() == capture.FROZEN and refusal(app) == frozen_message(migrated)
     assert not (migrated.tmp / "app.env").exists()
 
     prepare_journal = finish_cutover(migrated, "rerun")
@@ -175,3 +188,68 @@ def test_a_freeze_past_its_deadline_lifts_itself_and_the_run_fails_loudly(app_db
     assert not (migrated.tmp / "app.env").exists()
     failed = [e for e in target_capture.journal(migrated.mysql(), "slow") if e["step"] == "freeze_failed"]
     assert len(failed) == 1 and "deadline" in failed[0]["detail"]["error"]
+
+
+def test_a_freeze_lifted_by_its_deadline_is_reported_with_its_duration_by_the_next_run(app_db, migrate, caplog):
+    """The application saw its writes refused for the whole timed freeze of a run that died:
+    the next run says for how long, from when until when (UTC), in its log and its report."""
+    migrated = migrate(app_db)
+    app = migrated.app()
+    killed_inside_the_freeze(migrated, timeout=5)
+    with sqlite3.connect(migrated.source) as conn:
+        state = capture.read_state(conn)
+    frozen_at, deadline = float(state["frozen_at"]), float(state["freeze_deadline"])
+    wait_for(lambda: refusal(app) is None, "the freeze to lift itself at its deadline", timeout=60)
+
+    caplog.set_level("INFO", logger="sqlite_to_mysql")
+    cut, live = prepared(migrated, "next")
+    report = cutover.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=0,
+                                       catch_up_timeout=120)
+    released = report["released"]
+    assert len(released) == 1 and released[0]["left_by"] == "first" and released[0]["lifted_by_deadline"]
+    assert released[0]["held_seconds"] == pytest.approx(deadline - frozen_at, abs=0.01)
+    assert released[0]["until"] == freeze.utc(deadline) and released[0]["frozen_at"] == freeze.utc(frozen_at)
+    line = next(r.getMessage() for r in caplog.records if "left by run first" in r.getMessage())
+    assert f"{deadline - frozen_at:.1f}s" in line and freeze.utc(frozen_at) in line and freeze.utc(deadline) in line
+    text = cutover.markdown("cutover", report)
+    assert f"held the application's writes for {deadline - frozen_at:.1f}s" in text and freeze.utc(deadline) in text
+
+
+def test_a_rollback_killed_inside_its_mysql_freeze_is_reported_with_its_duration_by_the_next_run(app_db, migrate):
+    """The MySQL side of the same: the application on MySQL saw its writes refused until the
+    deadline of a rollback that died; the next rollback says for how long, then completes."""
+    migrated = migrate(app_db)
+    switch_over(migrated)
+    app = migrated.mysql()
+    stall = StalledReads(migrated)  # the rollback's check waits on kv while MySQL is frozen
+    process = start_cutover_process(migrated, None, run_id="dying rollback", timeout=5, step="rollback")
+    probe = migrated.mysql()
+    wait_for(lambda: freeze.target_blocks(probe)["freeze"] or process.poll() is not None, "the MySQL freeze")
+    assert process.poll() is None, process.stdout.read().decode()
+    kill(process)
+    stall.release()
+    with sqlite3.connect(migrated.source) as conn:
+        state = capture.read_state(conn)
+    frozen_at, deadline = float(state["target_frozen_at"]), float(state["target_freeze_deadline"])
+    wait_for(lambda: mysql_write(app) is None, "MySQL's freeze to lift itself at its deadline", timeout=60)
+
+    cut = migrated.cutover(run_id="next rollback")
+    rollback.check(cut)  # the rollback DAG's first step
+    result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
+    released = result["released"]
+    assert result["verification"]["ok"] and migrated.phase() == capture.CAPTURING
+    assert f"held the application's writes for {deadline - frozen_at:.1f}s" in cutover.markdown("rollback", result)
+    assert released and released[0]["action"] == "released MySQL freeze" and released[0]["lifted_by_deadline"]
+    assert released[0]["left_by"] == "dying rollback"
+    assert released[0]["held_seconds"] == pytest.approx(deadline - frozen_at, abs=0.01)
+    assert released[0]["until"] == freeze.utc(deadline)
+
+
+def mysql_write(app) -> str | None:
+    try:
+        app.cursor().execute("UPDATE kv SET v = 'app write on mysql' WHERE k = 'key 9'")
+        app.commit()
+    except MySQLdb.OperationalError as exc:
+        app.rollback()
+        return str(exc)
+    return None

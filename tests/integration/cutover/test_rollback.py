@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 
 import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, freeze, rollback
+from sqlite_to_mysql import capture, cutover_verify, freeze, rollback
 from sqlite_to_mysql.catchup import BackwardSync
 from sqlite_to_mysql.cutover_errors import CutoverError
 
@@ -100,3 +101,58 @@ def test_rollback_refuses_once_cleanup_closed_the_window(app_db, migrate):
         rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
     with pytest.raises(sqlite3.IntegrityError, match=re.escape(freeze.SOURCE_GUARD_MESSAGE)):
         migrated.app().execute("DELETE FROM kv")
+
+
+def test_a_rollback_repairs_what_an_earlier_attempt_wrote_wrong_and_a_failure_names_the_column(app_db, migrate):
+    """An earlier rollback attempt brought a row back wrong (as the UUIDs of Django databases
+    once came back with dashes) and failed its check: the application stayed on MySQL, and the
+    change was already flagged as applied. The next attempt applies every change made on MySQL
+    again, so it repairs the row instead of failing the same way for ever; and a check that
+    still fails names the table, the key and the column."""
+    migrated = migrate(app_db)
+    cut = switch_over(migrated)
+    app_mysql = migrated.mysql()
+    app_mysql.cursor().execute("UPDATE item SET name = 'renamed on mysql' WHERE id = 5")
+    app_mysql.commit()
+    assert BackwardSync(cut.src, cut.dst, cut.plan).apply_batch().changes == 1
+    wrong = migrated.app()  # what the earlier attempt left: SQLite differs from MySQL on a logged row
+    guards = wrong.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'item' "
+                           "AND name LIKE '_s2m_g_%'").fetchall()
+    for name, _sql in guards:
+        wrong.execute(f'DROP TRIGGER "{name}"')
+    wrong.execute("UPDATE item SET name = 'brought back wrong' WHERE id = 5")
+    for _name, sql in guards:
+        wrong.execute(sql)
+
+    check = cutover_verify.check_rolled_back(cut.src, cut.dst, cut.plan)
+    assert not check["ok"]
+    assert re.search(r"item: \{'id': 5\} values_differ in name", cutover_verify.failures(check)), \
+        cutover_verify.failures(check)
+
+    result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
+    assert result["verification"]["ok"] and migrated.phase() == capture.CAPTURING
+    assert migrated.app().execute("SELECT name FROM item WHERE id = 5").fetchone() == ("renamed on mysql",)
+
+
+def test_freezing_mysql_under_an_open_application_transaction_refuses_its_write_without_a_deadlock(app_db, migrate):
+    """An application transaction on MySQL that has read a table and will write it: the
+    rollback's freeze neither waits for it nor makes it a deadlock victim (no DDL while the
+    application writes); its write gets the freeze's refusal, which it retries."""
+    migrated = migrate(app_db)
+    cut = switch_over(migrated)
+    app = migrated.mysql()
+    cur = app.cursor()
+    cur.execute("SELECT v FROM kv WHERE k = 'key 1'")  # the transaction holds the table's metadata lock
+    cur.fetchall()
+    started = time.monotonic()
+    deadline = time.time() + 30
+    freeze.freeze_target(cut.dst, cut.plan, deadline=deadline)
+    assert time.monotonic() - started < 5
+    with pytest.raises(MySQLdb.OperationalError) as refused:
+        cur.execute("UPDATE kv SET v = 'during the freeze' WHERE k = 'key 1'")
+    assert refused.value.args == (1644, freeze.target_freeze_message(deadline))
+    app.rollback()
+    assert freeze.target_blocks(cut.dst) == {"freeze": 1, "guard": 0}
+    assert freeze.unfreeze_target(cut.dst) == 1
+    cur.execute("UPDATE kv SET v = 'after the freeze' WHERE k = 'key 1'")
+    app.commit()

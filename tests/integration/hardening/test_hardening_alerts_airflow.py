@@ -88,3 +88,33 @@ def test_incident_alerts_once_and_resolves_once(private_mariadb, airflow_env, re
     kinds = [(body["kind"], body["code"]) for _, body in Webhook.received]
     assert kinds == [("opened", "CONNECTION_POOL_EXHAUSTED"), ("resolved", "CONNECTION_POOL_EXHAUSTED")]
     assert len(mailbox.messages) == 2 and "RESOLVED" in mailbox.messages[1]
+
+
+def test_monitored_server_down_is_one_incident_resolved_once(private_mariadb, airflow_env, receivers):
+    """Server killed: the monitor fails (red), MONITOR_FAILED is sent once however many runs fail,
+    and once the server is back the next run sends one resolution."""
+    http_port, _, _ = receivers
+    server = private_mariadb()
+    password = "mon-Down-S3cret"
+    accounts.apply_role(server.connect(), "monitor", accounts.Account("monitor_d", "%", password), "shop")
+    env = dict(airflow_env, TASK_RETRY_DELAY_SECONDS="1")
+    env["AIRFLOW_CONN_MYSQL_MONITOR_DOWN"] = json.dumps({"conn_type": "mysql", "host": "127.0.0.1",
+                                                         "port": server.port, "login": "monitor_d",
+                                                         "password": password})
+    env["AIRFLOW_CONN_MYSQL_ALERT_WEBHOOK"] = json.dumps({"conn_type": "http", "host": "127.0.0.1",
+                                                          "port": http_port, "schema": "http"})
+    conf = {"monitor_conn_id": "mysql_monitor_down", "alert_webhook_endpoint": "/alerts"}
+
+    def sent():
+        return [(body["kind"], body["code"]) for _, body in Webhook.received]
+
+    server.kill()
+    for _ in range(2):
+        out = subprocess.run([f"{env['ROOT']}/.venv/bin/airflow", "dags", "test", "mysql_health_monitor",
+                              "-c", json.dumps(conf)], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode != 0  # a monitor that cannot see the server is a failed run
+        assert password not in out.stdout + out.stderr
+    assert sent() == [("opened", "MONITOR_FAILED")]
+    server.start()
+    run_monitor(env, conf)
+    assert sent() == [("opened", "MONITOR_FAILED"), ("resolved", "MONITOR_FAILED")]

@@ -59,7 +59,7 @@ def test_backup_account_is_sufficient_and_minimal(server, tmp_path):
 
     template = accounts.load_template("backup", "mariadb", "shop")
     for level, privileges in template.grants.items():
-        on = accounts._level_sql(level)
+        on = level.on
         for privilege in sorted(privileges):
             server.sql(f"REVOKE {privilege} ON {on} FROM backup_u@'%'")
             try:

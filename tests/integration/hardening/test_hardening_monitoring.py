@@ -147,3 +147,26 @@ def test_missing_privilege_makes_one_check_unavailable(private_mariadb):
     results = by_key(monitoring.run_checks(as_monitor(server), monitoring.Thresholds(), {})[0])
     assert results["long_transactions"].status == "unavailable"
     assert results["connections"].status == "ok"
+
+
+def test_monitor_account_reads_what_query_insights_needs_and_no_more(private_mariadb):
+    """mysql_query_insights reads performance_schema through this account: its reads work with
+    the table-by-table grant, and the tables left out are refused."""
+    from query_insights import digest_source, index_advisor
+
+    server = monitor_server(private_mariadb, **{"performance-schema": "ON",
+                                                "performance-schema-consumer-events-statements-history-long": "ON"})
+    server.sql("CREATE DATABASE shop")
+    server.sql("CREATE TABLE shop.t (id int PRIMARY KEY, v int, KEY v (v))")
+    server.sql("SELECT COUNT(*) FROM shop.t WHERE v = 42")
+    mon = as_monitor(server)
+    digest_source.check_ready(mon, "the test server")
+    digests = digest_source.read_digests(mon)
+    assert len(digests) > 0
+    digest_source.read_events(mon, 0)
+    digest_source.sample_statements(mon, list(digests["digest"])[:3])
+    index_advisor.unused_indexes(mon, {}, "shop", 10**9, 0)
+    for table in ("user_variables_by_thread", "events_statements_history", "threads", "session_connect_attrs"):
+        with pytest.raises(MySQLdb.OperationalError) as refused:
+            mon.cursor().execute(f"SELECT COUNT(*) FROM performance_schema.{table}")
+        assert refused.value.args[0] == 1142, table

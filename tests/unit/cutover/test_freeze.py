@@ -32,9 +32,10 @@ WRITES = ['INSERT INTO pairs VALUES (\'n\', 1, \'new\')', 'UPDATE "Order Lines" 
 
 def test_freeze_refuses_every_write_with_its_reason_and_keeps_reads(armed, app):
     conn, plan = armed
-    freeze.freeze_source(conn, plan, deadline=time.time() + 600, run_id="c1")
+    deadline = time.time() + 600
+    freeze.freeze_source(conn, plan, deadline=deadline, run_id="c1")
     for statement in WRITES:
-        assert refused(app, statement) == freeze.FREEZE_MESSAGE
+        assert refused(app, statement) == freeze.freeze_message(deadline)
     assert app.execute("SELECT count(*) FROM nokey").fetchone()[0] == 4
     assert capture.phase(conn) == capture.FROZEN
     assert freeze.unfreeze_source(conn) == 3 * len(plan.tables)
@@ -46,7 +47,7 @@ def test_a_timed_freeze_lifts_itself_at_its_deadline_without_anyone(armed, app):
     conn, plan = armed
     deadline = time.time() + 1.0
     freeze.freeze_source(conn, plan, deadline=deadline, run_id="c1")
-    assert refused(app, WRITES[0]) == freeze.FREEZE_MESSAGE
+    assert refused(app, WRITES[0]) == freeze.freeze_message(deadline)
     time.sleep(max(0.0, deadline - time.time()) + 0.05)
     assert refused(app, WRITES[0]) is None
     # and the write that got through after the deadline is captured like any other
@@ -88,3 +89,18 @@ def test_freezing_needs_capture_running(armed):
     freeze.freeze_source(conn, plan, deadline=time.time() + 600, run_id="c1")
     with pytest.raises(CutoverError, match="phase frozen"):
         freeze.freeze_source(conn, plan, deadline=time.time() + 600, run_id="c2")
+
+
+def test_the_freeze_message_gives_its_deadline_in_utc(armed, app):
+    """An application that shows or logs the refusal can say until when; it starts with the
+    words an application's retry matches on."""
+    import datetime as dt
+    import math
+
+    conn, plan = armed
+    deadline = time.time() + 30
+    freeze.freeze_source(conn, plan, deadline=deadline, run_id="c1")
+    until = dt.datetime.fromtimestamp(math.ceil(deadline), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = refused(app, WRITES[0])
+    assert text == f"writes are frozen until {until} (database cutover to MySQL in progress): retry after that time"
+    assert text == freeze.freeze_message(deadline) and text.startswith(freeze.FROZEN)

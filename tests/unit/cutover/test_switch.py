@@ -106,3 +106,95 @@ def test_switch_settings_are_validated(bad, message):
 def test_a_config_without_actions_would_point_nothing_anywhere():
     assert not SwitchConfig.from_dict(None).acts
     assert SwitchConfig.from_dict({"webhook": "https://h/x"}).acts
+
+
+class _Hook(BaseHTTPRequestHandler):
+    """A webhook answering HEAD with `head` (None: method not allowed) and POST with `post`."""
+
+    head: int | None = 200
+    post: int = 204
+    seen: list
+
+    def do_HEAD(self):
+        self.seen.append(("HEAD", None))
+        self.send_response(self.head or 405)
+        self.end_headers()
+
+    def do_POST(self):
+        self.seen.append(("POST", json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+        self.send_response(self.post)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook():
+    """hook(head, post) -> (url, requests it received)."""
+    servers = []
+
+    def serve(head: int | None, post: int):
+        handler = type("Hook", (_Hook,), {"head": head, "post": post, "seen": []})
+        server = HTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/hook", handler.seen
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+
+
+def problems(config: SwitchConfig) -> dict:
+    return {c["action"]: c["problem"] for c in switch.check(config, run_id="r1") if not c["ok"]}
+
+
+def _plain_file(tmp):
+    path = tmp / "reload.sh"
+    path.write_text("echo hi\n")
+    path.chmod(0o644)
+    return path
+
+
+def test_every_configured_action_is_checked_without_being_performed(tmp_path, hook):
+    settings = tmp_path / "conf" / "app.env"
+    settings.parent.mkdir()
+    reload = tmp_path / "reload"
+    reload.write_text("#!/bin/sh\ntouch " + str(tmp_path / "reloaded") + "\n")
+    reload.chmod(0o755)
+    url, seen = hook(200, 204)
+    config = SwitchConfig(settings_file=str(settings), command=[str(reload), "now"], webhook=url,
+                          maintenance_on=["true"], maintenance_off=["sh", "-c", "exit 0"])
+    checks = switch.check(config, run_id="r1")
+    assert [(c["action"], c["ok"]) for c in checks] == [("settings_file", True), ("command", True), ("webhook", True),
+                                                        ("maintenance_on", True), ("maintenance_off", True)]
+    assert list(settings.parent.iterdir()) == []  # the trial file was created and removed
+    assert not (tmp_path / "reloaded").exists()  # nothing was run
+    assert seen == [("HEAD", None)]  # nothing was posted
+
+
+@pytest.mark.parametrize("make, action, problem", [
+    (lambda tmp: {"settings_file": str(tmp / "missing" / "app.env")}, "settings_file", "does not exist"),
+    (lambda tmp: {"settings_file": "/proc/s2m-app.env"}, "settings_file", "cannot create a file in /proc"),
+    (lambda tmp: {"settings_file": str(tmp)}, "settings_file", "is a directory"),
+    (lambda tmp: {"command": ["no-such-reload-command-s2m", "x"]}, "command", "not found on PATH"),
+    (lambda tmp: {"command": [str(tmp / "absent"), "x"]}, "command", "does not exist"),
+    (lambda tmp: {"command": [str(_plain_file(tmp)), "x"]}, "command", "not executable"),
+    (lambda tmp: {"settings_file": str(tmp / "a.env"), "maintenance_off": ["no-such-s2m-off"]}, "maintenance_off",
+     "not found on PATH"),
+])
+def test_an_action_that_could_not_run_is_named_with_its_problem(tmp_path, make, action, problem):
+    found = problems(SwitchConfig.from_dict(make(tmp_path)))
+    assert list(found) == [action] and problem in found[action], found
+
+
+def test_a_webhook_must_answer_a_head_or_a_dry_run(hook):
+    url, _seen = hook(200, 500)
+    assert problems(SwitchConfig(webhook=url)) == {}
+    url, seen = hook(None, 204)  # HEAD not allowed: a POST marked as a dry run must be answered
+    assert problems(SwitchConfig(webhook=url)) == {}
+    assert seen == [("HEAD", None), ("POST", {"event": "dry_run", "dry_run": True, "run_id": "r1"})]
+    url, _seen = hook(None, 500)
+    assert "answered 500" in problems(SwitchConfig(webhook=url))["webhook"]
+    assert "could not be reached" in problems(SwitchConfig(webhook="http://127.0.0.1:9/hook"))["webhook"]

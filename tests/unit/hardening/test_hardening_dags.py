@@ -50,3 +50,11 @@ def test_replica_seed_is_manual_only(dagbag):
     assert params["seed_replica"] is False and params["reseed_replica"] is False
     seed = dag.get_task("seed_replica")
     assert seed.retries == 0 and not seed.upstream_task_ids
+
+
+def test_schema_plans_run_after_the_accounts_exist(dagbag):
+    """plan_indexes and plan_partitions log in as the migration account: on a fresh server that
+    account exists only once apply_account has run, so the first run must not race it."""
+    dag = dagbag.dags["mysql_hardening"]
+    for task_id in ("plan_indexes", "plan_partitions", "analyze_tables"):
+        assert "apply_account" in dag.get_task(task_id).get_flat_relative_ids(upstream=True), task_id

@@ -56,3 +56,30 @@ def test_independent_incidents_and_code_change():
     assert {n["key"] for n in sent} == {"connections", "slow_queries"}
     state, sent = deliver_all(incidents.update(state, [ok(), alert("slow_queries", "QUERY_TIMEOUT")], T0))
     assert [(n["kind"], n["key"]) for n in sent] == [("resolved", "connections")]
+
+
+def test_undelivered_resolution_then_the_same_alert_is_one_incident():
+    """A channel down while a check flaps (or the monitor fails while its resolution is still
+    pending): the incident is restored, not closed and opened again."""
+    state, _ = deliver_all(incidents.update(None, [alert()], T0))
+    state = incidents.update(state, [ok()], T0 + timedelta(minutes=5))  # resolution not delivered
+    state = incidents.update(state, [alert()], T0 + timedelta(minutes=10))
+    assert incidents.pending(state) == [] and state["resolved_pending"] == []
+    assert state["incidents"]["connections"]["opened_at"] == T0.isoformat()
+    state, sent = deliver_all(incidents.update(state, [ok()], T0 + timedelta(minutes=15)))
+    assert [(n["kind"], n["opened_at"]) for n in sent] == [("resolved", T0.isoformat())]
+
+
+def test_monitor_outage_is_one_incident():
+    """What the monitor's failure callback and its next good run feed in: opened once, resolved once."""
+    failed = alert(key="monitor", code="MONITOR_FAILED", summary="check_health failed: 2003")
+    working = {"key": "monitor", "status": "ok", "summary": "the monitor ran", "details": {}}
+    state, sent = deliver_all(incidents.update(None, [failed], T0))
+    assert [(n["kind"], n["code"]) for n in sent] == [("opened", "MONITOR_FAILED")]
+    for minutes in (5, 10, 15):
+        state, sent = deliver_all(incidents.update(state, [failed], T0 + timedelta(minutes=minutes)))
+        assert sent == []
+    state, sent = deliver_all(incidents.update(state, [working], T0 + timedelta(minutes=20)))
+    assert [(n["kind"], n["code"]) for n in sent] == [("resolved", "MONITOR_FAILED")]
+    state, sent = deliver_all(incidents.update(state, [working], T0 + timedelta(minutes=25)))
+    assert sent == []

@@ -8,7 +8,8 @@ import pytest
 
 from hooks.mysql_target_hook import tls_arguments
 from mysql_common.errors import ConfigurationError
-from mysql_hardening import SQL_DIR, accounts, monitoring, partition_plan, server_settings
+from mysql_hardening import SQL_DIR, accounts, grants, monitoring, partition_plan, passwords, server_settings
+from mysql_hardening.grants import Level
 
 ROLES = sorted(accounts.ROLE_CONNECTIONS)
 
@@ -23,9 +24,14 @@ def test_every_role_has_a_template_per_flavor(role, flavor):
     template = accounts.load_template(role, flavor, "shop_db")
     assert template.grants
     if role in ("app", "reporting", "migration"):
-        assert set(template.grants) == {("shop\\_db",)}  # their own database only
+        assert set(template.grants) == {Level("shop\\_db")}  # their own database only
     if role == "app":
-        assert template.grants[("shop\\_db",)] == {"SELECT", "INSERT", "UPDATE", "DELETE"}
+        assert template.grants[Level("shop\\_db")] == {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    if role == "monitor":
+        assert template.limits == {"MAX_USER_CONNECTIONS": 3}
+        # statement digests only: the other performance_schema tables keep statements' raw text
+        assert Level("performance_schema", "events_statements_summary_by_digest") in template.grants
+        assert Level("performance_schema") not in template.grants
 
 
 def test_string_literal_and_grant_pattern():
@@ -41,13 +47,20 @@ def test_template_refuses_other_statements(tmp_path):
         accounts.load_template("app", "mariadb", "db", tmp_path)
 
 
-def test_privilege_changes_grant_missing_and_revoke_extras():
-    desired = {("db",): {"SELECT", "INSERT"}}
-    current = {("db",): {"SELECT", "DROP"}, ("*",): {"PROCESS"}}
-    grant, revoke = accounts.privilege_changes(desired, current, {("db",)})
-    assert grant == [(("db",), ["INSERT"])]
-    assert (("db",), ["DROP"]) in revoke and (("*",), ["PROCESS"]) in revoke
-    assert (("db",), ["GRANT OPTION"]) in revoke
+def test_plan_grants_missing_before_revoking_extras():
+    template = accounts.Template("app", {Level("db"): frozenset({"SELECT", "INSERT"})}, {})
+    state = grants.AccountState(exists=True, privileges={Level("db"): frozenset({"SELECT", "DROP"}),
+                                                         grants.GLOBAL: frozenset({"PROCESS"})},
+                                grant_option=frozenset({Level("db")}))
+    account = accounts.Account("u", "%", "pw")
+    dialect = accounts.DIALECTS["mariadb"]
+    state.auth = (("mysql_native_password", passwords.native_password_hash("pw").encode()),)
+    steps = accounts.make_plan(state, template, account, dialect)
+    assert [(s.sql, s.undo) for s in steps] == [
+        ("GRANT INSERT ON `db`.* TO 'u'@'%'", "REVOKE INSERT ON `db`.* FROM 'u'@'%'"),
+        ("REVOKE PROCESS ON *.* FROM 'u'@'%'", "GRANT PROCESS ON *.* TO 'u'@'%'"),
+        ("REVOKE DROP ON `db`.* FROM 'u'@'%'", "GRANT DROP ON `db`.* TO 'u'@'%'"),
+        ("REVOKE GRANT OPTION ON `db`.* FROM 'u'@'%'", "GRANT USAGE ON `db`.* TO 'u'@'%' WITH GRANT OPTION")]
 
 
 def test_account_checks():
@@ -61,6 +74,8 @@ def test_account_checks():
     ("2G", "2147483648", "min", True), ("2G", "134217728", "min", False),
     ("ON", "1", "eq", True), ("OFF", "ON", "eq", False), (1, "2", "eq", False),
     ("", "/etc/ssl/server.pem", "set", True), ("", "", "set", False), ("O_DIRECT", "o_direct", "eq", True),
+    # an autosized performance_schema table size reads -1 while performance_schema is off
+    (10000, "-1", "min", False), (-1, "-1", "min", True),
 ])
 def test_setting_comparison(expected, actual, how, result):
     assert server_settings.compare(expected, actual, how) is result

@@ -1,0 +1,428 @@
+"""The masked copy: stream every table from the source database through the masking transform
+into a staging database on the dev server, then publish it as the dev database.
+
+Plaintext never reaches the dev server: rows are read on the source side (a scratch restore of
+the latest backup, or a replica), masked in this process and written masked. The source server
+does the cheap part of the encoding: it returns the kept columns of each row as one line already
+escaped for LOAD DATA, so Python only touches the masked values. Tables are read in keyset
+batches (primary key, else a NOT NULL unique key) and loaded with LOAD DATA LOCAL INFILE; the next
+batch is read and masked while the current one loads, and several tables run at once. Memory
+holds at most two batches per table.
+
+The copy is built in `<dev database>_mask_stage` and only renamed into the dev database once it
+is verified and scanned (masking_checks), so developers never see a half-built or leaking copy.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mysql_common.identifiers import quote
+
+from data_masking import MaskingError
+from data_masking.masking_rules import Ruleset, TableRule
+from data_masking.masking_schema import Column, Schema, Table, keyset_batches
+from data_masking.masking_strategies import Keyed, Strategy, django_password_hash, to_bytes
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+NULL = b"\\N"
+# Types the server turns into text the same way it reads them back.
+_AS_TEXT = {"uuid", "inet4", "inet6"}
+_UNSUPPORTED = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+                "geometrycollection"}
+
+
+def stage_name(dev_database: str) -> str:
+    suffix = "_mask_stage"
+    return dev_database[: 64 - len(suffix)] + suffix
+
+
+def escape(value: bytes) -> bytes:
+    """LOAD DATA's escaping (FIELDS ESCAPED BY '\\\\'), for the values Python writes."""
+    if b"\\" in value:
+        value = value.replace(b"\\", b"\\\\")
+    if b"\t" in value:
+        value = value.replace(b"\t", b"\\t")
+    if b"\n" in value:
+        value = value.replace(b"\n", b"\\n")
+    if b"\x00" in value:
+        value = value.replace(b"\x00", b"\\0")
+    return value
+
+
+def encode(value) -> bytes:
+    if value is None:
+        return NULL
+    if isinstance(value, bytes):
+        return escape(value)
+    if hasattr(value, "isoformat"):
+        value = value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    return escape(str(value).encode("utf-8", "surrogatepass"))
+
+
+def _escaped_sql(col: Column) -> str:
+    """The server-side text of a kept column, escaped for LOAD DATA; NULL as \\N."""
+    c = quote(col.name)
+    if col.data_type == "bit":
+        return f"IFNULL(CAST({c} + 0 AS CHAR), X'5C4E')"
+    if col.data_type in _AS_TEXT:
+        return f"IFNULL(CAST(CAST({c} AS CHAR) AS BINARY), X'5C4E')"
+    raw = f"CAST({c} AS BINARY)"
+    if not (col.is_string or col.data_type in ("binary", "varbinary", "tinyblob", "blob", "mediumblob",
+                                                "longblob", "json")):
+        return f"IFNULL({raw}, X'5C4E')"  # numbers and times cannot hold a tab, newline or backslash
+    return (f"IFNULL(REPLACE(REPLACE(REPLACE(REPLACE({raw}, X'5C', X'5C5C'), X'09', X'5C74'), X'0A', X'5C6E'), "
+            f"X'00', X'5C30'), X'5C4E')")
+
+
+def read_sql(col: Column) -> str:
+    """How a masked or context column is read: as the value the strategy works on."""
+    c = quote(col.name)
+    if col.is_temporal or col.data_type in _AS_TEXT:
+        return f"CAST({c} AS CHAR)"
+    return c
+
+
+@dataclass
+class TablePlan:
+    table: Table
+    rule: TableRule
+    masked: list[tuple[Column, Strategy]] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
+    kept: list[Column] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def action(self) -> str:
+        return self.rule.action
+
+
+def plan_copy(schema: Schema, rules: Ruleset, keyed: Keyed, *, dev_password: str | None = None) -> dict[str, TablePlan]:
+    """One TablePlan per table of the source (coverage has been checked: every column has a rule)."""
+    dev_hash = None
+    plans = {}
+    for name, table in schema.tables.items():
+        rule = rules.tables[name]
+        plan = TablePlan(table, rule)
+        plans[name] = plan
+        if rule.action != "copy":
+            continue
+        for col in table.stored_columns:
+            if col.data_type in _UNSUPPORTED:
+                raise MaskingError(f"{name}.{col.name}: {col.data_type} columns are not supported by the "
+                                   "masked copy")
+            col_rule = rule.columns[col.name]
+            if col_rule.keep:
+                plan.kept.append(col)
+                continue
+            strategy = col_rule.build(name, col.max_chars)
+            if strategy.name == "django_password" and dev_password and strategy.options.get("dev_password_for"):
+                dev_hash = dev_hash or django_password_hash(dev_password, keyed)
+                strategy.options["_dev_hash"] = dev_hash
+            plan.masked.append((col, strategy))
+            for other in strategy.context:
+                if other not in plan.context:
+                    plan.context.append(other)
+    return plans
+
+
+# --- unique keys ---------------------------------------------------------------------------
+
+def _collation_key(text, collation: str | None):
+    """Values equal under the column's collation compare equal here (case, accents, pad spaces)."""
+    if not isinstance(text, str) or not collation:
+        return text
+    lower = collation.lower()
+    if "nopad" not in lower and "0900" not in lower:
+        text = text.rstrip(" ")
+    if "_ci" in lower or "_ai" in lower or lower.endswith("general_ci"):
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).casefold()
+    return text
+
+
+def resolve_unique_collisions(conn, database: str, plans: dict[str, TablePlan], keyed: Keyed) -> dict[str, dict]:
+    """Overrides (domain -> {input digest: attempt}) so no unique key collides after masking.
+
+    Pseudonyms of different inputs can coincide (names from a pool, truncated outputs). For
+    each unique key with a masked column, inputs whose outputs collide are ordered by their
+    keyed digest; the first keeps its pseudonym and the others take the next attempt. The
+    decision depends on the inputs only, so every table masks the same input the same way.
+    """
+    overrides: dict[str, dict] = {}
+    keys = []
+    for plan in plans.values():
+        if plan.action != "copy":
+            continue
+        masked = {col.name: strategy for col, strategy in plan.masked}
+        for cols in [plan.table.primary_key, *plan.table.unique_keys.values()]:
+            if cols and any(c in masked for c in cols):
+                keys.append((plan, cols, masked))
+    if not keys:
+        return overrides
+    cur = conn.cursor()
+    for _round in range(10):
+        changed = False
+        for plan, cols, masked in keys:
+            context = [c for c in plan.context if c not in cols]
+            select = ", ".join([read_sql(plan.table.column(c)) for c in cols + context])
+            cur.execute(f"SELECT {select} FROM {quote(database)}.{quote(plan.name)}")
+            groups: dict[tuple, list[tuple]] = {}
+            for row in cur.fetchall():
+                values = dict(zip(cols + context, row))
+                out = []
+                for c in cols:
+                    strategy = masked.get(c)
+                    value = values[c]
+                    if strategy is not None:
+                        value = strategy.pseudonym(value, values, keyed, overrides.get(strategy.domain))
+                    out.append(_collation_key(value, plan.table.column(c).collation))
+                if any(v is None for v in out):
+                    continue  # NULLs never collide under a unique key
+                groups.setdefault(tuple(out), []).append(tuple(values[c] for c in cols))
+            for inputs in groups.values():
+                distinct = sorted(set(inputs), key=lambda t: keyed.digest("collision", repr(t).encode()))
+                for loser in distinct[1:]:
+                    c = next(c for c in cols if c in masked)
+                    strategy = masked[c]
+                    digest = keyed.digest(strategy.domain, to_bytes(loser[cols.index(c)]))
+                    table = overrides.setdefault(strategy.domain, {})
+                    table[digest] = table.get(digest, 0) + 1
+                    changed = True
+        if not changed:
+            if overrides:
+                log.info("unique keys: %d pseudonym(s) re-derived to avoid collisions",
+                         sum(len(v) for v in overrides.values()))
+            return overrides
+    raise MaskingError("unique keys still collide after masking: a strategy has fewer distinct outputs than the "
+                       "column has values (a name pool on a unique column, or a short column): use one with more")
+
+
+# --- staging database ------------------------------------------------------------------------
+
+def create_stage(source_conn, dev_conn, source_db: str, stage_db: str, plans: dict[str, TablePlan]) -> None:
+    """A fresh staging database with the source's tables (keys, indexes, AUTO_INCREMENT, FKs)."""
+    src, dev = source_conn.cursor(), dev_conn.cursor()
+    src.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+                "WHERE SCHEMA_NAME = %s", (source_db,))
+    charset, collation = src.fetchone()
+    dev.execute(f"DROP DATABASE IF EXISTS {quote(stage_db)}")
+    dev.execute(f"CREATE DATABASE {quote(stage_db)} CHARACTER SET {charset} COLLATE {collation}")
+    dev.execute(f"USE {quote(stage_db)}")
+    dev.execute("SET SESSION foreign_key_checks = 0")
+    for name, plan in plans.items():
+        if plan.action == "drop":
+            continue
+        src.execute(f"SHOW CREATE TABLE {quote(source_db)}.{quote(name)}")
+        dev.execute(src.fetchone()[1])
+
+
+def publish(dev_conn, stage_db: str, dev_db: str) -> list[str]:
+    """Replace the dev database by the staging one: drop, create, one atomic RENAME of all tables."""
+    cur = dev_conn.cursor()
+    cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s ORDER BY 1", (stage_db,))
+    tables = [r[0] for r in cur.fetchall()]
+    if not tables:
+        # A retry after the RENAME went through: the dev database already holds the copy.
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (dev_db,))
+        if cur.fetchone()[0]:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote(stage_db)}")
+            log.info("%s holds the published copy already (an earlier try renamed it)", dev_db)
+            return []
+        raise MaskingError(f"nothing to publish: the staging database {stage_db} is empty or missing")
+    cur.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+                "WHERE SCHEMA_NAME = %s", (stage_db,))
+    charset, collation = cur.fetchone()
+    cur.execute("SET SESSION foreign_key_checks = 0")
+    cur.execute(f"DROP DATABASE IF EXISTS {quote(dev_db)}")
+    cur.execute(f"CREATE DATABASE {quote(dev_db)} CHARACTER SET {charset} COLLATE {collation}")
+    if tables:
+        cur.execute("RENAME TABLE " + ", ".join(
+            f"{quote(stage_db)}.{quote(t)} TO {quote(dev_db)}.{quote(t)}" for t in tables))
+    cur.execute(f"DROP DATABASE {quote(stage_db)}")
+    return tables
+
+
+def drop_database(conn, database: str) -> None:
+    cur = conn.cursor()
+    cur.execute(f"DROP DATABASE IF EXISTS {quote(database)}")
+
+
+# --- the copy of one table -------------------------------------------------------------------
+
+@dataclass
+class TableCopy:
+    table: str
+    rows: int
+    seconds: float
+
+
+class Progress:
+    """Rows done out of rows planned (estimates), rows/s and ETA, logged every PERIOD seconds."""
+
+    PERIOD = 10.0
+
+    def __init__(self, planned: int):
+        self.planned = max(planned, 1)
+        self.done = 0
+        self.started = time.monotonic()
+        self.next_log = self.started + self.PERIOD
+        self.lock = threading.Lock()
+
+    def add(self, rows: int) -> None:
+        with self.lock:
+            self.done += rows
+            now = time.monotonic()
+            if now < self.next_log:
+                return
+            self.next_log = now + self.PERIOD
+            rate = self.done / max(now - self.started, 1e-9)
+            eta = max(self.planned - self.done, 0) / rate if rate else 0
+            log.info("masked copy: %d of about %d rows (%.0f%%), %.0f rows/s, ETA %.0fs", self.done, self.planned,
+                     min(100.0, 100.0 * self.done / self.planned), rate, eta)
+
+
+def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict, batch_rows: int):
+    """Yield (lines, rows) of LOAD DATA input, masked, in keyset order."""
+    table = plan.table
+    masked_cols = [c for c, _ in plan.masked]
+    select = [read_sql(c) for c in masked_cols] + [read_sql(table.column(c)) for c in plan.context]
+    if plan.kept:
+        select.append("CONCAT_WS(X'09', " + ", ".join(_escaped_sql(c) for c in plan.kept) + ")")
+    avg = max(1, table.bytes_estimate // max(1, table.rows_estimate))
+    rows_per_batch = max(1, min(batch_rows, MAX_BATCH_BYTES // avg))
+    nk, nm = len(table.scan_key), len(masked_cols)
+    strategies = [(s, overrides.get(s.domain)) for _, s in plan.masked]
+    context_at = [(name, nk + nm + i) for i, name in enumerate(plan.context)]
+    for rows in keyset_batches(conn, database, table, select, rows_per_batch):
+        if not plan.masked:
+            yield b"\n".join(r[-1] for r in rows), len(rows)
+            continue
+        lines = []
+        for row in rows:
+            context = {name: row[i] for name, i in context_at}
+            out = [encode(strategy.pseudonym(row[nk + i], context, keyed, ov))
+                   for i, (strategy, ov) in enumerate(strategies)]
+            if plan.kept:
+                out.append(row[-1])
+            lines.append(b"\t".join(out))
+        yield b"\n".join(lines), len(rows)
+
+
+def _load_sql(stage_db: str, plan: TablePlan) -> str:
+    targets, sets = [], []
+    for i, (col, _strategy) in enumerate(plan.masked):
+        var = f"@m{i}"
+        targets.append(var)
+        if col.is_string or col.data_type in _AS_TEXT:
+            sets.append(f"{quote(col.name)} = CONVERT({var} USING utf8mb4)")
+        else:
+            sets.append(f"{quote(col.name)} = {var}")
+    for i, col in enumerate(plan.kept):
+        if col.data_type == "bit":
+            targets.append(f"@k{i}")
+            sets.append(f"{quote(col.name)} = CAST(@k{i} AS UNSIGNED)")
+        else:
+            targets.append(quote(col.name))
+    return (f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(stage_db)}.{quote(plan.name)} CHARACTER SET binary "
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({', '.join(targets)})"
+            + (f" SET {', '.join(sets)}" if sets else ""))
+
+
+def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: TablePlan, keyed: Keyed,
+               overrides: dict, *, batch_rows: int = 20_000, progress: Progress | None = None) -> TableCopy:
+    """Copy one table into the staging database; the next batch is read while this one loads."""
+    started = time.monotonic()
+    if plan.action != "copy":
+        return TableCopy(plan.name, 0, 0.0)
+    cur = dev_conn.cursor()
+    cur.execute("SET SESSION foreign_key_checks = 0")  # the stage is new: a retry rebuilds it whole
+    load_sql = _load_sql(stage_db, plan)
+    spool = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in _batches(source_conn, source_db, plan, keyed, overrides, batch_rows):
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(None)
+        except BaseException as exc:  # handed to the loading thread
+            handoff.put(exc)
+
+    reader = threading.Thread(target=produce, name=f"mask-{plan.name}", daemon=True)
+    reader.start()
+    total = 0
+    try:
+        while True:
+            item = handoff.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            data, rows = item
+            fd, path = tempfile.mkstemp(prefix="masked-", suffix=".tsv", dir=spool)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.write(b"\n")
+                cur.execute(load_sql, (path,))
+                loaded = cur.rowcount
+                if dev_conn.warning_count():
+                    cur.execute("SHOW WARNINGS LIMIT 5")
+                    raise MaskingError(f"{plan.name}: the dev server changed or refused masked values: " + "; ".join(
+                        f"{level} {code}: {message}" for level, code, message in cur.fetchall()))
+            finally:
+                os.unlink(path)
+            if loaded != rows:
+                raise MaskingError(f"{plan.name}: {rows} rows read, {loaded} loaded")
+            dev_conn.commit()
+            total += rows
+            if progress:
+                progress.add(rows)
+    finally:
+        stop.set()
+        try:
+            handoff.get_nowait()
+        except queue.Empty:
+            pass
+        reader.join(timeout=30)
+    return TableCopy(plan.name, total, round(time.monotonic() - started, 3))
+
+
+def copy_all(source, dev, source_db: str, stage_db: str, plans: dict[str, TablePlan], keyed: Keyed,
+             overrides: dict, *, workers: int = 3, batch_rows: int = 20_000) -> list[TableCopy]:
+    """All tables, largest first, `workers` at a time; source/dev are MySqlAccess objects."""
+    order = sorted((p for p in plans.values() if p.action == "copy"), key=lambda p: -p.table.bytes_estimate)
+    progress = Progress(sum(p.table.rows_estimate for p in order))
+
+    def one(plan: TablePlan) -> TableCopy:
+        src, dst = source.connect(), dev.connect()
+        try:
+            return copy_table(src, dst, source_db, stage_db, plan, keyed, overrides, batch_rows=batch_rows,
+                              progress=progress)
+        finally:
+            src.close()
+            dst.close()
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="masked-copy") as pool:
+        results = list(pool.map(one, order))
+    return results
