@@ -449,3 +449,13 @@ def test_a_refused_json_document_with_a_nul_is_quarantined(mysql_params, tmp_pat
     db = Database([Table("t0", [Column("doc", "JSON"), Column("n", "")], "alias", rows=[
         [1, "0e\x000\t\u00e1'\u00e1", 1], [2, "[1, 2]", 2], [3, " a", 3]])])
     assert not holds(db, mysql_params, tmp_path, method=method)
+
+
+def test_the_catch_up_keeps_quarantined_key_groups_in_step(mysql_params, tmp_path):
+    """Rows quarantined as a key group (0 and '0' in one unique key) that the application
+    deletes or rewrites during capture: the catch-up updates the quarantine for them as it
+    does for rows with a bad value."""
+    db = Database([Table("t0", [Column("k", ""), Column("v", "TEXT")], "alias", unique=[["k"]], rows=[
+        [1, 0, "a"], [2, "0", "b"], [3, 1, "c"], [4, "x", "d"], [5, "", "e"], [6, b"", "f"]])])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    assert not fidelity.check_catch_up(path, mysql_params, "quarantine")
