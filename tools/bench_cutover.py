@@ -57,7 +57,7 @@ def migrate_with_capture(source: Path, params: dict, database: str, *, run_id: s
     try:
         server = server_info(server_conn)
         plan = pipeline.preflight(src, source_path=str(source), database=database, server=server,
-                                  settings=settings or Settings())
+                                  settings=settings or Settings(), server_conn=server_conn)
         pipeline.require_no_blockers(plan)
         capture.install(rw, plan, run_id=run_id)
         pipeline.setup_target(server_conn, connector(params, database), plan, server, run_id=run_id)

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from hooks.mysql_target_hook import MySqlTargetHook
 from hooks.sqlite_source_hook import SqliteSourceHook
+from mysql_common.session import server_info
 from mysql_hardening import server_settings
 from operators.cutover_operators import PENDING_EXAMPLES, catch_up_for_report, verify_with_capture
 from sqlite_to_mysql import capture, pipeline, report
@@ -71,10 +72,12 @@ class MigrationPreflightOperator(_MigrationOperator):
         hook = self.target()
         source_hook = SqliteSourceHook(self.sqlite_conn_id)
         src = source_hook.get_conn()
+        server_conn = hook.get_conn(with_database=False)
         try:
             plan = pipeline.preflight(src, source_path=str(source_hook.path()), database=hook.database_name(),
-                                      server=hook.server(), settings=settings)
+                                      server=server_info(server_conn), settings=settings, server_conn=server_conn)
         finally:
+            server_conn.close()
             src.close()
         data = json.loads(plan.to_json())
         directory = report.report_dir(context["run_id"])

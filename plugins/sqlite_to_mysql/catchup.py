@@ -10,7 +10,8 @@ so a crash between the two sides' commits only repeats work:
 - backward (MySQL -> SQLite, the rollback): MySQL transactions commit out of sequence order,
   so each entry is flagged `applied` after SQLite has committed it, and nothing is skipped.
 
-Rows go into MySQL as the exact literals the copy would have produced (row_sql), with REPLACE,
+Rows go into MySQL as the exact literals the copy would have produced (row_sql), read and
+set aside by the same code as the copy's (row_transport), with REPLACE,
 which like SQLite's own REPLACE also removes a stale row holding a unique value the new row
 takes. They come back into SQLite the way the source stores them (type_mapping.sqlite_value,
 the way back of each column's type decision); a value the column cannot hold is named with
@@ -20,16 +21,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
 
 from mysql_common.errors import mysql_errno
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, sqlite_functions, target_capture, target_state
+from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_capture, target_state, values
 from sqlite_to_mysql.capture import CHANGELOG, Transaction, changes_after, key_columns
-from sqlite_to_mysql.copy import MAX_STATEMENT_BYTES, _row_json
 from sqlite_to_mysql.cutover_errors import CatchUpTooSlow, CutoverError, FreezeTimeout
 from sqlite_to_mysql.declared_types import affinity
 from sqlite_to_mysql.errors import TypeConflictError
@@ -71,12 +70,16 @@ def chunks(items: list, size: int = KEYS_PER_STATEMENT):
 
 
 def sqlite_in(exprs: list[str], keys: list[tuple]) -> tuple[str, list]:
-    """`expr IN (...)` or `(a, b) IN (VALUES (...), ...)`: SQLite looks each key up by index."""
-    params = [v for key in keys for v in key]
+    """`expr IN (...)` or `(a, b) IN (VALUES (...), ...)`: SQLite looks each key up by index.
+    (Text that is not UTF-8, row_transport.RawText, is bound as the text it is.)"""
+    params = [bytes(v) if isinstance(v, row_transport.RawText) else v for key in keys for v in key]
+
+    def marks(key) -> str:
+        return ", ".join("CAST(? AS TEXT)" if isinstance(v, row_transport.RawText) else "?" for v in key)
+
     if len(exprs) == 1:
-        return f"{exprs[0]} IN ({', '.join('?' for _ in keys)})", params
-    row = "(" + ", ".join("?" for _ in exprs) + ")"
-    return f"({', '.join(exprs)}) IN (VALUES {', '.join(row for _ in keys)})", params
+        return f"{exprs[0]} IN ({', '.join(marks(key) for key in keys)})", params
+    return f"({', '.join(exprs)}) IN (VALUES {', '.join(f'({marks(key)})' for key in keys)})", params
 
 
 def mysql_in(columns: list[str], keys: list[tuple]) -> tuple[str, list]:
@@ -94,8 +97,10 @@ def mysql_key(tp: TablePlan, key: tuple) -> tuple | None:
     for col, value in zip(key_columns(tp), key):
         if col is None:
             out.append(int(value))
-        elif col.kind == "blob" or value is None:
+        elif value is None:
             out.append(value)
+        elif col.kind == "blob":  # the bytes MySQL holds: numbers as their exact text
+            out.append(bytes(value) if isinstance(value, bytes) else values.text_text(value).encode())
         else:
             try:
                 out.append(sqlite_functions.convert(col.kind, value, *(col.args + [None, None])[:2]))
@@ -140,12 +145,13 @@ class ForwardSync:
     def apply_batch(self) -> Applied:
         applied = int(target_capture.get_state(self.dst, "applied_seq", for_update=True) or 0)
         width = max(len(t.key_source) for t in self.plan.tables)
-        cols = ", ".join(f"k{i}" for i in range(width))
+        cols = row_transport.key_cells_sql([f"k{i}" for i in range(width)])
         work = []
         self.src.execute("BEGIN")  # one snapshot: the log entries and the rows they name
         try:
-            entries = self.src.execute(f"SELECT seq, tbl, rid, {cols} FROM {qi(CHANGELOG)} WHERE seq > ? "
-                                       f"ORDER BY seq LIMIT ?", (applied, self.batch_size)).fetchall()
+            entries = [(*row[:3], *row_transport.read_key(row[3:])) for row in self.src.execute(
+                f"SELECT seq, tbl, rid, {cols} FROM {qi(CHANGELOG)} WHERE seq > ? ORDER BY seq LIMIT ?",
+                (applied, self.batch_size))]
             for table, keys in _group(entries, lambda name: self._plan_of(name)).items():
                 tp = self.tables[table]
                 work.append((tp, keys, self._read(tp, list(keys))))
@@ -178,38 +184,32 @@ class ForwardSync:
             where, params = sqlite_in(tp.key_source, chunk)
             good = f" AND NOT ({bad})" if bad else ""
             try:
-                for row in self.src.execute(f"SELECT {', '.join(tp.key_source)}, {line} FROM {qi(tp.source)} "
-                                            f"WHERE {where}{good}", params):
-                    present[tuple(row[:n])] = row[n]
+                for row in self.src.execute(f"SELECT {row_transport.key_cells_sql(tp.key_source)}, {line} "
+                                            f"FROM {qi(tp.source)} WHERE {where}{good}", params):
+                    present[tuple(row_transport.read_key(row[:2 * n]))] = row[2 * n]
             except sqlite3.OperationalError as exc:
                 raise self._explain(tp, chunk, exc) from None
             if bad:
-                scan = rowid if tp.copy_by_rowid else ", ".join(tp.key_source)
-                values = ", ".join(f"typeof({qi(c.source)}), CAST({qi(c.source)} AS BLOB)" for c in tp.columns)
-                sql = (f"SELECT {', '.join(tp.key_source)}, {scan}, {row_sql.problems_sql(tp)}, {values} "
-                       f"FROM {qi(tp.source)} WHERE {where} AND ({bad})")
-                width = 1 if tp.copy_by_rowid else n
+                # the copy keyed quarantined rows by what it scanned: the rowid, or the key
+                scan = f"{rowid}, " if tp.copy_by_rowid else ""
+                sql = (f"SELECT {row_transport.key_cells_sql(tp.key_source)}, {scan}{row_sql.problems_sql(tp)}, "
+                       f"{row_transport.cells_sql(tp)} FROM {qi(tp.source)} WHERE {where} AND ({bad})")
+                width = 1 if tp.copy_by_rowid else 0
                 for row in self.src.execute(sql, params):
-                    quarantined[tuple(row[:n])] = (list(row[n:n + width]), row[n + width],
-                                                   _row_json(tp, row[n + width + 1:]))
+                    key = tuple(row_transport.read_key(row[:2 * n]))
+                    scan_key = list(row[2 * n:2 * n + 1]) if tp.copy_by_rowid else list(key)
+                    quarantined[key] = (scan_key, row[2 * n + width],
+                                        row_transport.row_json(tp, row[2 * n + width + 1:]))
         return present, quarantined
 
     def _explain(self, tp: TablePlan, keys: list[tuple], exc: Exception) -> Exception:
         """A value written after preflight that does not fit its planned type: name it."""
-        for key in keys:
-            where, params = sqlite_in(tp.key_source, [key])
-            for col in tp.columns:
-                try:
-                    self.src.execute(f"SELECT {row_sql.sql_literal(col)} FROM {qi(tp.source)} WHERE {where}",
-                                     params).fetchall()
-                except sqlite3.OperationalError:
-                    value = self.src.execute(f"SELECT {qi(col.source)} FROM {qi(tp.source)} WHERE {where}",
-                                             params).fetchone()
-                    return TypeConflictError(
-                        f"{tp.source}.{col.source} at key {list(key)}: {value[0] if value else None!r} was written "
-                        f"after the migration planned {col.ddl_type} for it and does not fit; widen the column "
-                        f"(type_overrides) and migrate again, or migrate with on_type_conflict=quarantine")
-        return exc
+        where, params = sqlite_in(tp.key_source, keys)
+        found = row_transport.explain(
+            self.src, tp, tp.key_source, where, params,
+            hint="it was written after the migration planned the column; widen the column (type_overrides) and "
+                 "migrate again, or migrate with on_type_conflict=quarantine")
+        return found or exc
 
     def _write(self, tp: TablePlan, keys: dict, present: dict, quarantined: dict) -> Applied:
         cur = self.dst.cursor()
@@ -221,27 +221,22 @@ class ForwardSync:
             cur.execute(f"DELETE FROM {table} WHERE {where}", params)
         columns = ([quote(tp.key_target[0])] if tp.hidden_rowid else []) + [quote(c.target) for c in tp.columns]
         prefix = f"REPLACE INTO {table} ({', '.join(columns)}) VALUES "
-        batch, size = [], 0
-        for key, line in present.items():
-            if batch and size + len(line) > MAX_STATEMENT_BYTES:
-                self._replace(tp, prefix, batch)
-                batch, size = [], 0
-            batch.append((key, line))
-            size += len(line) + 1
-        if batch:
+        for batch in row_transport.statements(list(present.items()), lambda item: len(item[1])):
             self._replace(tp, prefix, batch)
-        if tp.quarantine_columns:
+        if tp.quarantine_columns or tp.quarantine_keys:
             self._requarantine(tp, keys, quarantined)
         return Applied(written=len(present), deleted=len(gone), quarantined=len(quarantined))
 
     def _replace(self, tp: TablePlan, prefix: str, batch: list[tuple]) -> None:
+        cur = self.dst.cursor()
         try:
-            self.dst.cursor().execute(prefix + ",".join(line for _key, line in batch))
+            cur.execute(prefix + ",".join(line for _key, line in batch))
+            row_transport.refuse_warnings(self.dst, cur, tp.source, batch, lambda item: f"key {list(item[0])}")
         except Exception as exc:
             if mysql_errno(exc) not in REFUSED_VALUE_ERRORS:
                 raise
-            match = re.search(r"at row (\d+)", str(exc))
-            key = list(batch[int(match.group(1)) - 1][0]) if match and int(match.group(1)) <= len(batch) else "?"
+            row = row_transport.row_at(str(exc))
+            key = list(batch[row - 1][0]) if row and row <= len(batch) else "?"
             raise TypeConflictError(
                 f"{tp.source} at key {key}: MySQL refused a value written after the migration planned the "
                 f"column types ({exc}); widen the column (type_overrides) and migrate again, or migrate with "
@@ -254,16 +249,11 @@ class ForwardSync:
             scan_keys = [[rid] for rids in keys.values() for rid in rids if rid is not None]
         else:
             scan_keys = [list(k) for k in keys]
-        texts = [json.dumps(k) for k in scan_keys]
+        texts = [json.dumps(row_transport.encode_key(k)) for k in scan_keys]
         for chunk in chunks(texts):
             cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s AND source_key IN "
                         f"({', '.join('%s' for _ in chunk)})", [tp.target, *chunk])
-        if quarantined:
-            cur.executemany(
-                f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, row_data, "
-                f"created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
-                [(self.quarantine_run_id, tp.target, json.dumps(scan), problems, row)
-                 for scan, problems, row in quarantined.values()])
+        row_transport.quarantine(cur, self.quarantine_run_id, tp.target, list(quarantined.values()))
 
 
 def _group(entries, plan_of) -> dict[str, dict[tuple, set]]:
@@ -406,8 +396,8 @@ class BackwardSync:
         scan = rowid_expr([c.source for c in tp.columns]) if tp.copy_by_rowid else ", ".join(tp.key_source)
         for chunk in chunks(keys):
             where, params = sqlite_match(tp, chunk)
-            if tp.quarantine_columns:
-                replaced += [json.dumps(list(row)) for row in self.src.execute(
+            if tp.quarantine_columns or tp.quarantine_keys:
+                replaced += [json.dumps(row_transport.encode_key(list(row))) for row in self.src.execute(
                     f"SELECT {scan} FROM {qi(tp.source)} WHERE {where}", params)]
             deleted += self.src.execute(f"DELETE FROM {qi(tp.source)} WHERE {where}", params).rowcount
         names = ([rowid_expr([c.source for c in tp.columns])] if tp.hidden_rowid else []) + \

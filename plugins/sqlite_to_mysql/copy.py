@@ -7,8 +7,6 @@ release the GIL), which keeps both cores busy; memory holds at most two batches.
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
 import queue
@@ -19,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, target_state
+from sqlite_to_mysql import row_sql, row_transport, target_state
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.plan import TablePlan
@@ -28,7 +26,6 @@ from sqlite_to_mysql.target_state import Checkpoint
 
 log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = 32 * 1024 * 1024
-MAX_STATEMENT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -80,18 +77,14 @@ def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan
     rows_before = cp.rows_copied
     avg = max(1, tp.bytes // max(1, tp.rows))
     rows_per_batch = max(1, min(batch_rows, MAX_BATCH_BYTES // avg))
-    reader = _Reader(src, tp, rows_per_batch, cp.last_key, method)
+    reader = _Reader(src, tp, rows_per_batch, row_transport.decode_key(cp.last_key), method)
     loader = _Loader(dst, tp, method)
     last_log = time.monotonic()
     try:
         for batch in reader.batches():
             loaded = loader.load(batch.lines, batch.rows)
-            if batch.quarantined:
-                cur.executemany(
-                    f"INSERT INTO {quote(target_state.QUARANTINE)} (run_id, table_name, source_key, problems, "
-                    f"row_data, created_at) VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
-                    [(run_id, tp.target, json.dumps(k), p, r) for k, p, r in batch.quarantined])
-            cp.last_key = batch.keys_last
+            row_transport.quarantine(cur, run_id, tp.target, batch.quarantined)
+            cp.last_key = row_transport.encode_key(batch.keys_last)
             cp.rows_copied += loaded
             cp.rows_quarantined += len(batch.quarantined)
             target_state.write_checkpoint(cur, tp.target, cp)
@@ -125,41 +118,31 @@ class _Reader:
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.stopping = threading.Event()
         self.rowid = rowid_expr([c.source for c in tp.columns])
-        scan = [self.rowid] if tp.copy_by_rowid else tp.key_source
-        self.scan = scan
-        bad = row_sql.bad_row_sql(tp)
-        key_list = ", ".join(scan)
-        after = f"({key_list}) > ({', '.join('?' for _ in scan)})"
-        line = row_sql.line_sql(tp, self.rowid, method)
-        good = f" AND NOT ({bad})" if bad else ""
-        self.first_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE 1{good} "
-                          f"ORDER BY {key_list} LIMIT ?")
-        self.next_sql = (f"SELECT {key_list}, {line} FROM {qi(tp.source)} WHERE {after}{good} "
-                         f"ORDER BY {key_list} LIMIT ?")
+        self.scan = [self.rowid] if tp.copy_by_rowid else tp.key_source
+        self.order = ", ".join(self.scan)
+        # a rowid is an integer; other keys are read as (storage class, raw value) pairs, so
+        # text that is not UTF-8 binds back as itself
+        self.keys = self.order if tp.copy_by_rowid else row_transport.key_cells_sql(self.scan)
+        self.width = len(self.scan) * (1 if tp.copy_by_rowid else 2)
+        self.bad = row_sql.bad_row_sql(tp)
+        self.line = row_sql.line_sql(tp, self.rowid, method)
+        self.good = f" AND NOT ({self.bad})" if self.bad else ""
         # A rowid scan into LOAD DATA has SQLite join the batch's lines itself: no Python
         # object per row. (A subquery with ORDER BY under an aggregate is not flattened,
         # so group_concat sees rowid order.)
         self.joined = tp.copy_by_rowid and method == "load_data"
-        if self.joined:
-            self.first_sql, self.next_sql = (
-                f"SELECT count(*), max(k), CAST(group_concat(l, char(10)) AS BLOB) FROM "
-                f"(SELECT {self.rowid} AS k, {line} AS l FROM {qi(tp.source)} WHERE {where}{good} "
-                f"ORDER BY {self.rowid} LIMIT ?)" for where in ("1", after))
-        self.bad_sql = None
-        if bad:
-            # REAL as itself: CAST(real AS BLOB) keeps only 15 significant digits
-            cols = ", ".join(f"typeof({qi(c.source)}), CASE WHEN typeof({qi(c.source)}) = 'real' THEN "
-                             f"{qi(c.source)} ELSE CAST({qi(c.source)} AS BLOB) END" for c in tp.columns)
-            upper = f"({key_list}) <= ({', '.join('?' for _ in scan)})"
-            self.bad_sql = (f"SELECT {key_list}, {row_sql.problems_sql(tp)}, {cols} FROM {qi(tp.source)} "
-                            f"WHERE ({bad}) AND {{lower}} AND {{upper}} ORDER BY {key_list}")
-            # placeholders filled with str.replace: identifiers may contain braces
-            self.after = after
-            self.upper = upper
+
+    def _after(self, last, op: str = ">") -> tuple[str, list]:
+        if last is None:
+            return "1", []
+        return row_transport.compare_key_sql(self.scan, op, last)
+
+    def _key(self, row) -> list:
+        return list(row[:self.width]) if self.tp.copy_by_rowid else row_transport.read_key(row[:self.width])
 
     def batches(self):
-        thread = threading.Thread(target=self._produce, name=f"read-{self.tp.target}", daemon=True)
-        thread.start()
+        self.thread = threading.Thread(target=self._produce, name=f"read-{self.tp.target}", daemon=True)
+        self.thread.start()
         while True:
             item = self.queue.get()
             if isinstance(item, BaseException):
@@ -169,11 +152,16 @@ class _Reader:
             yield item
 
     def stop(self) -> None:
+        """End the reading thread before returning: the caller may close the connection next,
+        and a query still running on a closed connection crashes the process."""
         self.stopping.set()
-        try:
-            self.queue.get_nowait()
-        except queue.Empty:
-            pass
+        thread = getattr(self, "thread", None)
+        while thread is not None and thread.is_alive():
+            self.src.interrupt()  # a long read ends at once (SQLITE_INTERRUPT)
+            try:
+                self.queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
 
     def _put(self, item) -> bool:
         while not self.stopping.is_set():
@@ -186,11 +174,10 @@ class _Reader:
 
     def _produce(self) -> None:
         try:
-            n = len(self.scan)
             last = self.last_key
             while not self.stopping.is_set():
                 try:
-                    new_last, lines, count = self._read(last, n)
+                    new_last, lines, count = self._read(last)
                 except sqlite3.OperationalError as exc:
                     raise self._explain(exc, last) from None
                 quarantined = self._quarantined(last, new_last)
@@ -207,12 +194,16 @@ class _Reader:
         except BaseException as exc:  # handed to the consuming thread
             self._put(exc)
 
-    def _read(self, last: list | None, n: int) -> tuple[list | None, list[str] | bytes, int]:
+    def _read(self, last: list | None) -> tuple[list | None, list[str] | bytes, int]:
         """(last key, lines, row count) of the next batch after `last`."""
-        sql, params = (self.first_sql, (self.rows,)) if last is None else (self.next_sql, (*last, self.rows))
+        after, params = self._after(last)
+        table = qi(self.tp.source)
         if self.joined:
+            sql = (f"SELECT count(*), max(k), CAST(group_concat(l, char(10)) AS BLOB) FROM "
+                   f"(SELECT {self.rowid} AS k, {self.line} AS l FROM {table} WHERE {after}{self.good} "
+                   f"ORDER BY {self.rowid} LIMIT ?)")
             try:
-                count, highest, data = self.src.execute(sql, params).fetchone()
+                count, highest, data = self.src.execute(sql, (*params, self.rows)).fetchone()
             except sqlite3.DataError as exc:
                 # SQLITE_TOOBIG: a run of huge rows made the batch longer than SQLite's longest
                 # string; smaller batches from here on.
@@ -220,29 +211,24 @@ class _Reader:
                     raise
                 self.rows //= 2
                 log.info("%s: batch of huge rows; %d rows per batch from key %s", self.tp.source, self.rows, last)
-                return self._read(last, n)
+                return self._read(last)
             return ([highest] if count else None), (data or b""), count
-        rows = self.src.execute(sql, params).fetchall()
-        return (list(rows[-1][:n]) if rows else None), [r[n] for r in rows], len(rows)
+        sql = (f"SELECT {self.keys}, {self.line} FROM {table} WHERE {after}{self.good} "
+               f"ORDER BY {self.order} LIMIT ?")
+        rows = self.src.execute(sql, (*params, self.rows)).fetchall()
+        return (self._key(rows[-1]) if rows else None), [r[self.width] for r in rows], len(rows)
 
     def _quarantined(self, lower: list | None, upper: list | None) -> list[tuple]:
-        if not self.bad_sql:
+        if not self.bad:
             return []
-        n = len(self.scan)
-        params: tuple = ()
-        lower_sql = "1"
-        if lower is not None:
-            lower_sql = self.after
-            params += tuple(lower)
-        upper_sql = "1"
-        if upper is not None:
-            upper_sql = self.upper
-            params += tuple(upper)
-        sql = self.bad_sql.replace("{lower}", lower_sql).replace("{upper}", upper_sql)
+        low, low_params = self._after(lower)
+        high, high_params = ("1", []) if upper is None else self._after(upper, "<=")
+        sql = (f"SELECT {self.keys}, {row_sql.problems_sql(self.tp)}, {row_transport.cells_sql(self.tp)} "
+               f"FROM {qi(self.tp.source)} WHERE ({self.bad}) AND {low} AND {high} ORDER BY {self.order}")
         out = []
-        for row in self.src.execute(sql, params):
-            key, problems, values = list(row[:n]), row[n], row[n + 1:]
-            out.append((key, problems, _row_json(self.tp, values)))
+        for row in self.src.execute(sql, (*low_params, *high_params)):
+            key, problems, values = self._key(row), row[self.width], row[self.width + 1:]
+            out.append((key, problems, row_transport.row_json(self.tp, values)))
         return out
 
     def _explain(self, exc: sqlite3.OperationalError, last) -> Exception:
@@ -250,59 +236,11 @@ class _Reader:
         (or a value the profile could not see): name the column, key and value."""
         if "user-defined function raised exception" not in str(exc) and "decode" not in str(exc):
             return exc
-        from sqlite_to_mysql.sqlite_functions import problem
-
-        where = f"WHERE ({', '.join(self.scan)}) > ({', '.join('?' for _ in self.scan)})" if last else ""
-        cols = ", ".join(f"CAST({qi(c.source)} AS BLOB), typeof({qi(c.source)})" for c in self.tp.columns)
-        sql = f"SELECT {', '.join(self.scan)}, {cols} FROM {qi(self.tp.source)} {where} ORDER BY " \
-              f"{', '.join(self.scan)} LIMIT ?"
-        n = len(self.scan)
-        for row in self.src.execute(sql, (*(last or []), self.rows)):
-            for i, col in enumerate(self.tp.columns):
-                raw, storage = row[n + 2 * i], row[n + 2 * i + 1]
-                value = _decode(raw, storage)
-                why = problem(col.kind, value, *(col.args + [None, None])[:2])
-                if why:
-                    return TypeConflictError(
-                        f"{self.tp.source}.{col.source} at key {list(row[:n])}: {why} (value changed since "
-                        f"preflight? rerun the DAG so preflight sees it, or set on_type_conflict)")
-        return exc
-
-
-def _decode(raw: bytes | None, storage: str):
-    if raw is None:
-        return None
-    if storage == "integer":
-        return int(raw)
-    if storage == "real":
-        return float(raw)
-    if storage == "text":
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw
-    return raw
-
-
-def _row_json(tp: TablePlan, values) -> str:
-    """Every value of a quarantined row, exactly: text as text, anything else losslessly."""
-    row = {}
-    for i, col in enumerate(tp.columns):
-        storage, raw = values[2 * i], values[2 * i + 1]
-        if raw is None:
-            row[col.source] = None
-        elif storage == "text":
-            try:
-                row[col.source] = {"text": raw.decode("utf-8")}
-            except UnicodeDecodeError:
-                row[col.source] = {"text_bytes_base64": base64.b64encode(raw).decode()}
-        elif storage == "blob":
-            row[col.source] = {"blob_base64": base64.b64encode(raw).decode()}
-        elif storage == "real":
-            row[col.source] = {"real": repr(raw)}  # shortest text that reads back as the same double
-        else:
-            row[col.source] = {storage: raw.decode()}
-    return json.dumps(row, ensure_ascii=False)
+        after, params = self._after(last)
+        found = row_transport.explain(
+            self.src, self.tp, self.scan, f"{after} ORDER BY {self.order} LIMIT ?", (*params, self.rows),
+            hint="the value changed since preflight? rerun the DAG so preflight sees it, or set on_type_conflict")
+        return found or exc
 
 
 def load_data_sql(tp: TablePlan) -> str:
@@ -341,37 +279,18 @@ class _Loader:
                 handle.write(b"\n")
             self.cur.execute(self.load_sql, (path,))
             loaded = self.cur.rowcount
-            if self.dst.warning_count():
-                self.cur.execute("SHOW WARNINGS LIMIT 10")
-                warnings = self.cur.fetchall()
-                raise TypeConflictError(self._describe(warnings, data.split(b"\n")))
+            row_transport.refuse_warnings(self.dst, self.cur, self.tp.source, data.split(b"\n"), _sample)
             return loaded
         finally:
             os.unlink(path)
 
     def _insert(self, lines: list[str]) -> int:
-        loaded, chunk, size = 0, [], 0
-        for line in lines:
-            if chunk and size + len(line) > MAX_STATEMENT_BYTES:
-                loaded += self._execute_insert(chunk)
-                chunk, size = [], 0
-            chunk.append(line)
-            size += len(line) + 1
-        if chunk:
-            loaded += self._execute_insert(chunk)
+        loaded = 0
+        for chunk in row_transport.statements(lines, len):
+            self.cur.execute(self.insert_prefix + ",".join(chunk))
+            row_transport.refuse_warnings(self.dst, self.cur, self.tp.source, chunk, _sample)
+            loaded += self.cur.rowcount
         return loaded
-
-    def _execute_insert(self, chunk: list[str]) -> int:
-        self.cur.execute(self.insert_prefix + ",".join(chunk))
-        return self.cur.rowcount
-
-    def _describe(self, warnings, lines: list[bytes]) -> str:
-        parts = []
-        for level, code, message in warnings:
-            row_no = _row_number(message)
-            sample = lines[row_no - 1][:200].decode("utf-8", "replace") if row_no and row_no <= len(lines) else ""
-            parts.append(f"{level} {code}: {message}" + (f" | row: {sample!r}" if sample else ""))
-        return f"{self.tp.source}: MySQL changed or refused values of a batch (rolled back): " + "; ".join(parts)
 
     def close(self) -> None:
         try:
@@ -380,8 +299,7 @@ class _Loader:
             pass
 
 
-def _row_number(message: str) -> int | None:
-    import re
-
-    match = re.search(r"at row (\d+)", message)
-    return int(match.group(1)) if match else None
+def _sample(line) -> str:
+    """The start of one row's line, for a message."""
+    text = line[:200].decode("utf-8", "replace") if isinstance(line, bytes) else line[:200]
+    return repr(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mysql_common.identifiers import quote
 from mysql_common.session import ServerInfo
-from sqlite_to_mysql.plan import ColumnPlan, ForeignKeyPlan, IndexPlan, TablePlan
+from sqlite_to_mysql.plan import HIDDEN_ROWID, ColumnPlan, ForeignKeyPlan, IndexPlan, TablePlan
 
 
 def column_definition(col: ColumnPlan) -> str:
@@ -14,6 +14,8 @@ def column_definition(col: ColumnPlan) -> str:
         if col.collation:
             parts.append(f"COLLATE {col.collation}")
     parts.append("NULL" if col.nullable else "NOT NULL")
+    if col.kind == "json" and col.ddl_type != "JSON":
+        parts.append(f"CHECK (JSON_VALID({quote(col.target)}))")
     if col.auto_increment:
         parts.append("AUTO_INCREMENT")
     elif col.default_sql is not None and not (col.default_sql == "NULL" and not col.nullable):
@@ -23,10 +25,14 @@ def column_definition(col: ColumnPlan) -> str:
 
 def create_table(tp: TablePlan, server: ServerInfo) -> str:
     lines = [column_definition(c) for c in tp.columns]
+    primary = tp.key_target
     if tp.hidden_rowid:
         # AUTO_INCREMENT: rows the application inserts later get a fresh id, as a rowid would
         lines.insert(0, f"{quote(tp.key_target[0])} BIGINT NOT NULL AUTO_INCREMENT INVISIBLE")
-    lines.append(f"PRIMARY KEY ({', '.join(quote(c) for c in tp.key_target)})")
+    elif tp.generated_key:
+        primary = [HIDDEN_ROWID]
+        lines.insert(0, f"{quote(HIDDEN_ROWID)} BIGINT NOT NULL AUTO_INCREMENT INVISIBLE")
+    lines.append(f"PRIMARY KEY ({', '.join(quote(c) for c in primary)})")
     body = ",\n  ".join(lines)
     return (f"CREATE TABLE {quote(tp.target)} (\n  {body}\n) ENGINE=InnoDB "
             f"DEFAULT CHARSET=utf8mb4 COLLATE={server.text_collation}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import dataclass
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
@@ -55,6 +56,12 @@ def key_bytes(ddl: str) -> int | None:
     return 8
 
 
+def fits_key(columns) -> bool:
+    """Can these columns (ColumnPlans) be one InnoDB key without prefixes?"""
+    sizes = [key_bytes(c.ddl_type) for c in columns]
+    return None not in sizes and sum(sizes) <= MAX_KEY_BYTES
+
+
 def _key_layout(columns, tp: TablePlan):
     by_target = {c.target: c for c in tp.columns}
     sizes = [key_bytes(by_target[c].ddl_type) if c in by_target else 8 for c in columns]
@@ -65,11 +72,6 @@ def index_plans(table: SourceTable, tp: TablePlan, server: ServerInfo, plan: Pla
     targets = {c.source: c.target for c in tp.columns}
     result: list[IndexPlan] = []
     names: set[str] = set()
-    sizes, total, unbounded = _key_layout(tp.key_target, tp)
-    if unbounded or total > MAX_KEY_BYTES:
-        plan.blockers.append(
-            f"{table.name}: primary key {tp.key_target} needs {total}+ bytes, over InnoDB's {MAX_KEY_BYTES}: "
-            f"give its text columns shorter types with type_overrides")
     for index in table.indexes:
         if index.origin == "pk":
             continue
@@ -108,8 +110,10 @@ def index_plans(table: SourceTable, tp: TablePlan, server: ServerInfo, plan: Pla
                             f"exact uniqueness")
                 else:
                     plan.blockers.append(
-                        f"{where}: UNIQUE key over {MAX_KEY_BYTES} bytes and MySQL has no hash unique index; "
-                        f"give its columns shorter types with type_overrides")
+                        f"{where}: its values can be longer than {MAX_KEY_BYTES} bytes, and MySQL enforces no "
+                        f"UNIQUE key over longer values (MariaDB does: a long unique key). Where every value is "
+                        f"shorter, give its columns shorter types with type_overrides; otherwise exclude the table "
+                        f"(exclude_tables) or shorten those values in SQLite")
                     continue
             else:
                 prefix = _prefixes(sizes)
@@ -170,28 +174,72 @@ def _action(action: str, where: str, plan: Plan) -> str:
     return action
 
 
-def unique_collisions(conn: sqlite3.Connection, table: SourceTable, tp: TablePlan, plan: Plan) -> None:
-    """Distinct source values that become equal once converted (e.g. one instant written
-    with and without a UTC offset) would collide in a MySQL unique key: find them now."""
-    uniques = [(f"primary key", table.primary_key)] if table.primary_key else []
-    uniques += [(f"unique index {ix.name}", ix.columns) for ix in table.indexes
-                if ix.unique and not ix.partial and not ix.expression and ix.origin != "pk"]
+@dataclass
+class Collision:
+    """Rows whose values of one unique key are distinct in SQLite but one value in MySQL."""
+
+    label: str  # "primary key" or "unique index <name>"
+    columns: list[str]  # source columns
+    groups: int
+    rows: int
+    example: str  # the first group's values, as SQLite holds them
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} ({', '.join(self.columns)})"
+
+
+def unique_keys(table: SourceTable) -> list[tuple[str, list[str]]]:
+    """(label, columns) of every key MySQL enforces: the primary key and full unique indexes."""
+    uniques = [("primary key", table.primary_key)] if table.primary_key else []
+    return uniques + [(f"unique index {ix.name}", ix.columns) for ix in table.indexes
+                      if ix.unique and not ix.partial and not ix.expression and ix.origin != "pk"]
+
+
+def may_collide(col) -> bool:
+    """Can two values SQLite keeps apart become one in this column? When the column converts
+    them (dates, numbers, booleans), or holds other storage classes than its kind's own
+    (0 and '0' in a text column, 'a' and x'61' in a BLOB column)."""
+    own = {"int": ("integer",), "text": ("text",), "json": ("text",), "blob": ("blob",)}.get(col.kind)
+    if own is None:
+        return col.kind != "uuid"  # UUID text is converted one to one
+    return any(n for storage, n in col.storage.items() if storage in ("integer", "real", "text", "blob")
+               and storage not in own)
+
+
+def collisions(conn: sqlite3.Connection, table: SourceTable, tp: TablePlan) -> list[Collision]:
+    """Distinct source values that become equal once converted (one instant written with and
+    without a UTC offset; 0 and '0' in a text key) would collide in a MySQL unique key."""
+    from sqlite_to_mysql import row_sql
+
     by_source = {c.source: c for c in tp.columns}
-    for label, cols in uniques:
+    found = []
+    for label, cols in unique_keys(table):
         plans = [by_source.get(c) for c in cols]
-        if any(p is None for p in plans) or all(p.kind in ("int", "text", "blob") for p in plans):
+        if any(p is None for p in plans) or not any(may_collide(p) for p in plans):
             continue
-        canon = ", ".join(f"s2m_value('{p.kind}', {qi(p.source)}, {_lit(p.args[0])}, {_lit(p.args[1])})"
-                          if p.kind not in ("int", "text", "blob") else qi(p.source) for p in plans)
+        groups = row_sql.colliding_groups_sql(tp, cols)
         try:
-            row = conn.execute(f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM {qi(table.name)} "
-                               f"GROUP BY {canon} HAVING count(*) > 1)").fetchone()
+            count, rows = conn.execute(f"SELECT count(*), sum(n) FROM ({groups})").fetchone()
+            if not count:
+                continue
+            cells = ", ".join(f"typeof({qi(c)}), {row_sql.raw_sql(qi(c))}" for c in cols)
+            first = conn.execute(f"SELECT {cells} FROM {qi(table.name)} WHERE "
+                                 f"{row_sql.collides_sql(tp, cols, groups=1)} LIMIT 3").fetchall()
         except sqlite3.OperationalError:
-            continue  # values that do not convert are already reported as conflicts
-        if row[0]:
-            plan.blockers.append(
-                f"{table.name}: {label} ({', '.join(cols)}): {row[1]} rows in {row[0]} groups are distinct in "
-                f"SQLite but equal once converted to MySQL types; fix the data or override the types")
+            continue  # values that do not convert are conflicts, reported as such
+        example = " and ".join("(" + ", ".join(_shown(r[2 * i], r[2 * i + 1]) for i in range(len(cols))) + ")"
+                               for r in first)
+        found.append(Collision(label, cols, count, rows, example))
+    return found
+
+
+def _shown(storage: str, raw) -> str:
+    if storage == "text":
+        return repr(raw.decode("utf-8", "backslashreplace"))
+    if storage == "blob":
+        return "x'" + raw.hex() + "'"
+    return repr(raw)
 
 
 def _lit(value) -> str:

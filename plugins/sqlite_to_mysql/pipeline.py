@@ -14,7 +14,8 @@ from sqlite_to_mysql import report, schema_checks, target_setup, target_state
 from sqlite_to_mysql.copy import copy_table
 from sqlite_to_mysql.errors import MigrationDataLoss, PreflightBlocked, SourceError
 from sqlite_to_mysql.plan import Plan
-from sqlite_to_mysql.planner import Settings, build_plan
+from sqlite_to_mysql.planner import Settings, build_plan, ways_out
+from sqlite_to_mysql.server_types import ServerTypes
 from sqlite_to_mysql.source import describe_sqlite_error
 from sqlite_to_mysql.sqlite_functions import register
 from sqlite_to_mysql.verify import TableVerifier
@@ -23,10 +24,15 @@ from sqlite_to_mysql.workers import map_with_connections
 log = logging.getLogger(__name__)
 
 
-def preflight(src, *, source_path: str, database: str, server: ServerInfo, settings: Settings) -> Plan:
+def preflight(src, *, source_path: str, database: str, server: ServerInfo, settings: Settings,
+              server_conn=None) -> Plan:
+    """server_conn: a connection to the target server (no database needed), which is asked
+    which values its own types refuse; nothing is written through it."""
     register(src)
+    types = ServerTypes(server_conn, is_mariadb=server.is_mariadb) if server_conn is not None else None
     try:
-        plan = build_plan(src, source_path=source_path, database=database, server=server, settings=settings)
+        plan = build_plan(src, source_path=source_path, database=database, server=server, settings=settings,
+                          types=types)
     except sqlite3.DatabaseError as exc:  # damage the first read did not reach (malformed pages)
         if not any(word in str(exc) for word in ("malformed", "not a database", "corrupt", "locked", "busy")):
             raise
@@ -38,9 +44,13 @@ def preflight(src, *, source_path: str, database: str, server: ServerInfo, setti
 
 def require_no_blockers(plan: Plan) -> None:
     if plan.blockers:
+        current = plan.settings.get("on_type_conflict")
+        common = sorted(set.intersection(*(ways_out(b) for b in plan.blockers)) - {current})
+        ending = (f"on_type_conflict '{common[0]}' lets the run past every problem above" if common else
+                  "no on_type_conflict setting lets the run past every problem above")
         raise PreflightBlocked(
             f"{len(plan.blockers)} blocking problem(s), the target was not touched:\n  "
-            + "\n  ".join(plan.blockers))
+            + "\n  ".join(plan.blockers) + f"\n{ending}")
 
 
 def load_method(conn, requested: str) -> str:
@@ -206,7 +216,8 @@ def run_all(conns: Connections, *, source_path: str, database: str, settings: Se
     src = conns.source()
     server_conn = conns.server()
     server = server_info(server_conn)
-    plan = preflight(src, source_path=source_path, database=database, server=server, settings=settings)
+    plan = preflight(src, source_path=source_path, database=database, server=server, settings=settings,
+                     server_conn=server_conn)
     require_no_blockers(plan)
     lap("preflight")
     setup_target(server_conn, conns.database, plan, server, run_id=run_id, if_target_exists=if_target_exists)

@@ -7,6 +7,11 @@ import json
 from dataclasses import asdict, dataclass, field
 
 
+# The invisible column that keeps the rowid of a table without a usable primary key (or, in
+# a WITHOUT ROWID table whose key MySQL cannot key, a number MySQL generates).
+HIDDEN_ROWID = "_sqlite_rowid"
+
+
 @dataclass
 class Conflict:
     """Values of one column that do not fit its planned type as they are."""
@@ -34,6 +39,9 @@ class ColumnPlan:
     # what the profile saw, which decides whether the fast SQL path is exact
     storage: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # values the server's own type refuses (server_types; asked in the preflight), as SQLite
+    # holds them: None when the server was not asked, and kept only for the quarantine's filter
+    refused: list | None = None
 
 
 @dataclass
@@ -68,6 +76,9 @@ class TablePlan:
     key_target: list[str]  # target columns of that key (the primary key)
     copy_by_rowid: bool  # scan the source in rowid order (rowid tables) or by key
     hidden_rowid: bool  # no primary key in SQLite: the target keeps rowid in an invisible column
+    # a WITHOUT ROWID table whose key MySQL cannot make its primary key: an invisible generated
+    # column is, and key_target (the declared key, a UNIQUE key) still addresses the rows
+    generated_key: bool = False
     indexes: list[IndexPlan] = field(default_factory=list)
     foreign_keys: list[ForeignKeyPlan] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)  # source names of parent tables
@@ -75,6 +86,8 @@ class TablePlan:
     bytes: int = 0
     auto_increment_next: int | None = None
     quarantine_columns: list[str] = field(default_factory=list)  # columns whose bad rows are quarantined
+    # unique keys (name -> source columns) whose rows sharing one MySQL value are quarantined
+    quarantine_keys: dict[str, list[str]] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -115,7 +128,7 @@ class Plan:
         """Identifies the decisions (not the run): a checkpoint made under another plan
         is not resumed."""
         decisions = [(t.source, t.target, [(c.target, c.ddl_type, c.collation) for c in t.columns],
-                      t.key_target, t.quarantine_columns) for t in self.tables]
+                      t.key_target, t.quarantine_columns, t.quarantine_keys) for t in self.tables]
         return hashlib.sha1(json.dumps(decisions, sort_keys=True).encode()).hexdigest()
 
     @classmethod

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import math
+import re
 import sqlite3
 from dataclasses import dataclass, field, replace
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
-from sqlite_to_mysql import keys
+from sqlite_to_mysql import keys, row_sql, row_transport, sqlite_functions
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
-from sqlite_to_mysql.plan import Conflict, ForeignKeyPlan, IndexPlan, Plan, TablePlan
-from sqlite_to_mysql.profiling import NON_ASCII_GLOB, TableProfile
+from sqlite_to_mysql.plan import HIDDEN_ROWID, Conflict, Plan, TablePlan
+from sqlite_to_mysql.profiling import NON_ASCII_GLOB, ProfileScan, TableProfile
+from sqlite_to_mysql.row_sql import raw_sql
+from sqlite_to_mysql.server_types import ServerTypes
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_scan import SourceScan, scan_source
 from sqlite_to_mysql.source_schema import SourceSchema, SourceTable, qi, read_schema
@@ -25,7 +29,7 @@ from sqlite_to_mysql.workers import map_with_connections
 log = logging.getLogger(__name__)
 
 POLICIES = ("fail", "widen", "quarantine")
-HIDDEN_ROWID = "_sqlite_rowid"
+MAX_ROWID = 2 ** 63 - 1
 
 
 @dataclass
@@ -61,7 +65,9 @@ def _matches(name: str, pattern: str) -> bool:
 
 
 def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, server: ServerInfo,
-               settings: Settings) -> Plan:
+               settings: Settings, types: ServerTypes | None = None) -> Plan:
+    """types: the target server, asked which values its own types refuse (server_types);
+    without it those rules are Python's approximation (tests that run with no server)."""
     schema = read_schema(conn)
     names = selected_tables(schema, settings)
     _check_overrides(schema, names, settings)
@@ -84,6 +90,16 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
             plan.blockers.append(f"SQLite {settings.integrity_check} integrity check failed: {plan.integrity}; "
                                  f"repair the file (sqlite3 FILE .recover) and migrate the repaired copy")
     profiles = scan.profiles
+    for name in names:
+        nulls = {c: profiles[name].columns[c].nulls for c in schema.tables[name].primary_key
+                 if c in profiles[name].columns}
+        if any(nulls.values()) and not schema.tables[name].without_rowid:
+            schema.tables[name] = _row_keyed(schema.tables[name], "holds NULL")
+            plan.warnings.append(
+                f"{name}: primary key ({', '.join(nulls)}) holds NULL in {max(nulls.values())} rows (SQLite allows "
+                f"it outside INTEGER PRIMARY KEY and WITHOUT ROWID tables): MySQL gets a UNIQUE key on "
+                f"({', '.join(nulls)}), where NULLs stay distinct as in SQLite, and the rowid as its primary key "
+                f"(invisible column {HIDDEN_ROWID})")
     decisions: dict[str, dict[str, Decision]] = {}
     django = "django_migrations" in schema.tables
     uuids = map_with_connections(open_connection, lambda c, name: _django_uuid_columns(c, schema.tables[name]),
@@ -91,6 +107,17 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     for name, uuid_columns in zip(names, uuids):
         decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
                                           uuid_columns=uuid_columns)
+        table = schema.tables[name]
+        pk = [decisions[name][c].column for c in table.primary_key if c in decisions[name]]
+        if pk and not table.rowid_alias and not table.row_key_from and not keys.fits_key(pk):
+            schema.tables[name] = _row_keyed(table, f"is longer than InnoDB's {keys.MAX_KEY_BYTES}-byte key limit")
+            plan.warnings.append(
+                f"{name}: primary key ({', '.join(table.primary_key)}) can hold values longer than InnoDB's "
+                f"{keys.MAX_KEY_BYTES}-byte key limit: it is a UNIQUE key in MySQL (a long unique key, exact over "
+                f"the whole value), and the " + (f"generated column {HIDDEN_ROWID} the primary key" if
+                                                 table.without_rowid else f"rowid ({HIDDEN_ROWID}) its primary key"))
+            decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
+                                              uuid_columns=uuid_columns)
     _unify_foreign_key_types(schema, names, decisions, profiles, server, settings)
 
     def table_plan(c, name: str) -> tuple[TablePlan, Plan]:
@@ -98,7 +125,7 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
         # goes to a scratch copy, merged below in table order (the same plan on every run).
         scratch = replace(plan, warnings=[], blockers=[])
         return _table_plan(c, schema.tables[name], table_names, profiles[name], decisions[name], server,
-                           settings, scratch), scratch
+                           settings, scratch, types), scratch
 
     for tp, scratch in map_with_connections(open_connection, table_plan, names):
         plan.tables.append(tp)
@@ -128,6 +155,16 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     _orphans(scan, plan, names)
     _not_migrated(schema, names, plan)
     return plan
+
+
+def _row_keyed(table: SourceTable, why: str) -> SourceTable:
+    """The table as MySQL gets it when its primary key cannot be MySQL's (it holds NULL, or
+    values longer than InnoDB can key): the key becomes a UNIQUE constraint (NULLs distinct,
+    as SQLite treats them in a rowid table's key; a long unique key where it is long) and the
+    rowid, or for a WITHOUT ROWID table a generated number, becomes the primary key."""
+    columns = [replace(c, pk_position=0) for c in table.columns]
+    indexes = [replace(i, origin="u") if i.origin == "pk" else i for i in table.indexes]
+    return replace(table, columns=columns, indexes=indexes, row_key_from=table.primary_key, row_key_why=why)
 
 
 def _django_uuid_columns(conn: sqlite3.Connection, table: SourceTable) -> set[str]:
@@ -269,15 +306,25 @@ def _unify_foreign_key_types(schema, names, decisions, profiles, server, setting
 
 
 def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, decisions, server,
-                settings: Settings, plan: Plan) -> TablePlan:
+                settings: Settings, plan: Plan, types: ServerTypes | None) -> TablePlan:
     target = table_names[table.name]
     columns = [d.column for d in decisions.values()]
-    key_source, key_target, hidden = keys.table_key(table, {d.column.source: d.column.target
-                                                            for d in decisions.values()}, HIDDEN_ROWID)
+    targets = {d.column.source: d.column.target for d in decisions.values()}
+    if table.row_key_from and table.without_rowid:
+        # no rowid: rows are still addressed by their declared key; MySQL numbers them itself
+        key_source, key_target, hidden = [qi(c) for c in table.row_key_from], \
+            [targets[c] for c in table.row_key_from], False
+    else:
+        key_source, key_target, hidden = keys.table_key(table, targets, HIDDEN_ROWID)
     tp = TablePlan(source=table.name, target=target, columns=columns, key_source=key_source,
                    key_target=key_target, copy_by_rowid=not table.without_rowid, hidden_rowid=hidden,
-                   rows=profile.rows, bytes=profile.bytes)
-    if hidden:
+                   generated_key=bool(table.row_key_from and table.without_rowid), rows=profile.rows,
+                   bytes=profile.bytes)
+    if table.row_key_from:
+        tp.notes.append(f"primary key ({', '.join(table.row_key_from)}) {table.row_key_why}: it is a UNIQUE key in "
+                        f"MySQL, and " + (f"the generated invisible column {HIDDEN_ROWID}" if tp.generated_key else
+                                          f"the rowid, in the invisible column {HIDDEN_ROWID},") + " the primary key")
+    elif hidden:
         tp.notes.append(f"no primary key in SQLite: the rowid is kept in the invisible column "
                         f"{HIDDEN_ROWID} (primary key), so every row stays addressable and duplicates survive")
     if any(c.generated for c in table.columns):
@@ -294,78 +341,168 @@ def _table_plan(conn, table: SourceTable, table_names, profile: TableProfile, de
         if table.sequence and table.sequence > highest:
             tp.notes.append(f"AUTO_INCREMENT continues at {tp.auto_increment_next} (sqlite_sequence), above "
                             f"the highest id still present ({highest}): deleted ids are never reused")
-    for name, decision in decisions.items():
-        _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions)
+    if tp.auto_increment_next is not None and tp.auto_increment_next > MAX_ROWID:
+        plan.warnings.append(f"{table.name}: ids have reached {MAX_ROWID}, the largest rowid: MySQL refuses new rows "
+                             f"that do not give an id (SQLite does so with AUTOINCREMENT; without it, SQLite "
+                             f"picks an unused id at random, which MySQL cannot do)")
+    for name, decision in list(decisions.items()):
+        _resolve_conflicts(conn, table, tp, decision, profile, server, settings, plan, decisions, types)
+    _resolve_collisions(conn, table, tp, profile, server, settings, plan, decisions)
     tp.indexes = keys.index_plans(table, tp, server, plan)
-    keys.unique_collisions(conn, table, tp, plan)
     return tp
 
 
 def _resolve_conflicts(conn, table, tp: TablePlan, decision: Decision, profile, server, settings,
-                       plan: Plan, decisions) -> None:
-    conflict = scan_conflicts(conn, table.name, tp.key_source, decision, settings.examples_per_column)
+                       plan: Plan, decisions, types: ServerTypes | None) -> None:
+    conflict = scan_conflicts(conn, table.name, tp.key_source, decision, settings.examples_per_column, types)
+    col = decision.column
+    if col.refused and settings.on_type_conflict != "quarantine":
+        col.refused = []  # only the quarantine's row filter needs the list
     if conflict is None:
         return
-    col = decision.column
     where = f"{table.name}.{col.source}"
-    policy = settings.on_type_conflict
-    if f"{table.name}.{col.source}" in settings.type_overrides:
-        policy = "fail"  # the operator chose this type; values that do not fit it are an error
-    if policy == "widen":
-        redo = _decide_columns(table, profile, server, settings, widen={col.source})[col.source]
-        again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
-        if again is not None and redo.column.kind in ("text", "json"):
-            # text that is not valid UTF-8 (the profile cannot see it): only bytes hold it as it is
-            prof = profile.columns[col.source]
-            as_bytes = replace(prof, blobs=max(1, prof.blobs),
-                               blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))
-            redo = _decide_columns(table, replace(profile, columns={**profile.columns, col.source: as_bytes}),
-                                   server, settings, widen={col.source})[col.source]
-            again = scan_conflicts(conn, table.name, tp.key_source, redo, settings.examples_per_column)
-        if again is None:
-            index = tp.columns.index(col)
-            tp.columns[index] = redo.column
-            decisions[col.source] = redo
-            redo.column.notes.append(f"{conflict.count} values did not fit {col.ddl_type} "
-                                     f"(first: {conflict.problem})")
-            return
-        conflict = again
-        policy = "fail"
+    override = settings.type_overrides.get(where)
+    # the operator chose an override: values that do not fit it are an error under every policy
+    policy = "fail" if override else settings.on_type_conflict
+    widened = None if override or policy == "quarantine" else \
+        widen_column(conn, table, tp.key_source, col.source, profile, server, settings)
+    if policy == "widen" and widened:
+        tp.columns[tp.columns.index(col)] = widened.column
+        decisions[col.source] = widened
+        widened.column.notes.append(f"{conflict.count} values did not fit {col.ddl_type} (first: {conflict.problem})")
+        return
     tp.conflicts.append(conflict)
     first = conflict.examples[0] if conflict.examples else {}
     if policy == "quarantine":
         tp.quarantine_columns.append(col.source)
         plan.warnings.append(f"{where}: {conflict.count} rows will be quarantined ({conflict.problem})")
         return
-    plan.blockers.append(
-        f"TYPE_CONFLICT {where} ({col.ddl_type}): {conflict.count} values do not fit; first at key "
-        f"{first.get('key')}: {first.get('value')!r} ({conflict.problem}). To proceed: set "
-        f"on_type_conflict to 'widen' (change the column type) or 'quarantine' (set those rows aside), "
-        f"or give type_overrides {{\"{where}\": \"<MySQL type>\"}}")
+    found = (f"TYPE_CONFLICT {where} ({col.ddl_type}): {conflict.count} values do not fit; first at key "
+             f"{first.get('key')}: {first.get('value')!r} ({conflict.problem}).")
+    if override:
+        plan.blockers.append(f"{found} The type override {override!r} does not hold them: change or remove that "
+                             f"type_overrides entry")
+        return
+    choices = {"widen": f"the column becomes {widened.column.ddl_type}"} if widened and policy != "widen" else {}
+    choices["quarantine"] = "set those rows aside"
+    text = f"{found} No MySQL type holds them as they are. " if policy == "widen" else f"{found} "
+    text += _way_out(choices)
+    if widened:
+        text += f", or give type_overrides {{\"{where}\": \"{widened.column.ddl_type}\"}}"
+    plan.blockers.append(text)
 
 
-def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, limit: int) -> Conflict | None:
-    """Find the values that do not fit (keys and excerpts of the first `limit`, and the count)."""
-    if decision.expected_conflicts == 0:
+def _resolve_collisions(conn, table: SourceTable, tp: TablePlan, profile: TableProfile, server, settings,
+                        plan: Plan, decisions) -> None:
+    """Unique keys whose values, distinct in SQLite, become one value in MySQL: widened to
+    their text where that keeps them apart, quarantined, or named."""
+    for hit in keys.collisions(conn, table, tp):
+        where = f"{table.name} {hit.name}"
+        policy = settings.on_type_conflict
+        if policy == "quarantine":
+            tp.quarantine_keys[hit.name] = hit.columns
+            plan.warnings.append(f"{where}: {hit.rows} rows will be quarantined (values distinct in SQLite are one "
+                                 f"value in MySQL: {hit.example})")
+            continue
+        widened = _widen_key(conn, table, tp, hit, profile, server, settings)
+        if policy == "widen" and widened:
+            for decision in widened.values():
+                old = tp.column(decision.column.source)
+                decision.column.notes.append(f"{old.ddl_type} would make values of {hit.name} that are distinct in "
+                                             f"SQLite one value ({hit.example})")
+                tp.columns[tp.columns.index(old)] = decision.column
+                decisions[decision.column.source] = decision
+            continue
+        found = (f"KEY_COLLISION {where}: {hit.rows} rows in {hit.groups} groups are distinct in SQLite but one "
+                 f"value in MySQL, e.g. {hit.example}.")
+        if widened and policy != "widen":
+            types = ", ".join(f"{d.column.source} {d.column.ddl_type}" for d in widened.values())
+            way = _way_out({"widen": f"keeps them as text: {types}", "quarantine": "set those rows aside"})
+            plan.blockers.append(f"{found} {way}, or make them distinct in SQLite")
+        else:
+            way = _way_out({"quarantine": "set those rows aside"})
+            plan.blockers.append(f"{found} No MySQL type keeps them apart. {way}, or make them distinct in SQLite")
+
+
+def _way_out(choices: dict[str, str]) -> str:
+    """The policies that let the run past one problem, in the form ways_out() reads back."""
+    return "To proceed: set on_type_conflict to " + " or ".join(f"'{p}' ({why})" for p, why in choices.items())
+
+
+_WAY_OUT = re.compile(r"To proceed: set on_type_conflict to (.*?)(?:, or [a-z]|$)")
+
+
+def ways_out(blocker: str) -> set[str]:
+    """The policies a blocker says would let the run past it (none for most blockers)."""
+    match = _WAY_OUT.search(blocker)
+    return {p for p in POLICIES if match and f"'{p}' (" in match.group(1)}
+
+
+def _widen_key(conn, table, tp: TablePlan, hit: keys.Collision, profile, server, settings) -> dict | None:
+    """The key's converted columns kept as their text, when that leaves no collision there."""
+    widened = {}
+    for name in hit.columns:
+        col = tp.column(name)
+        if col.kind in ("int", "text", "json", "blob") or f"{table.name}.{name}" in settings.type_overrides:
+            continue
+        decision = widen_column(conn, table, tp.key_source, name, profile, server, settings)
+        if decision is None:
+            return None
+        widened[name] = decision
+    if not widened:
         return None
+    trial = replace(tp, columns=[widened[c.source].column if c.source in widened else c for c in tp.columns])
+    still = [h for h in keys.collisions(conn, table, trial) if h.columns == hit.columns]
+    return None if still else widened
+
+
+def widen_column(conn, table: SourceTable, key_source: list[str], name: str, profile: TableProfile,
+                 server: ServerInfo, settings: Settings) -> Decision | None:
+    """The type `widen` gives a column: the narrowest that holds every value as it is, chosen
+    from a profile of every value (the first profile ran only the declared kind's checks).
+    None when no MySQL type holds them."""
+    full = ProfileScan(table, {name: "unknown"}, quick=False, only={name})
+    measured = replace(profile, columns={**profile.columns, name: full.finish(conn, [full.run(conn)]).columns[name]})
+    prof = measured.columns[name]
+    # the narrowest first; then numbers no numeric type holds together kept as their text;
+    # then text that is not UTF-8 (no profile sees it) kept as bytes
+    attempts = [prof, replace(prof, texts=max(1, prof.texts), text_max_chars=max(prof.text_max_chars, 32)),
+                replace(prof, blobs=max(1, prof.blobs), blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))]
+    tried = set()
+    for attempt in attempts:
+        redo = _decide_columns(table, replace(measured, columns={**measured.columns, name: attempt}), server,
+                               settings, widen={name})[name]
+        if redo.column.ddl_type in tried:
+            continue
+        tried.add(redo.column.ddl_type)
+        redo.expected_conflicts = None
+        if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
+            return redo
+    return None
+
+
+def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, limit: int,
+                   types: ServerTypes | None = None) -> Conflict | None:
+    """Find the values that do not fit (keys and excerpts of the first `limit`, and the count)."""
     col = decision.column
     c = qi(col.source)
     where = decision.prefilter.format(c=c)
-    arg = f"CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) ELSE {c} END" \
-        if col.kind in ("text", "json") else c
-    a, b = (col.args + [None, None])[:2]
-    pk_null = "CASE WHEN {c} IS NULL THEN 'NULL in a primary key column' END".format(c=c)
-    null_check = pk_null if "{c} IS NULL OR".format(c=c) in where else "NULL"
-    problem = f"coalesce({null_check}, s2m_problem(:kind, {arg}, :a, :b))"
-    key_select = ", ".join(key_source)
-    sql = (f"SELECT {key_select}, CAST({c} AS BLOB), typeof({c}), {problem} FROM {qi(table)} "
+    if types is not None and col.kind in types.kinds:
+        col.refused = sorted(_refused_by_server(conn, table, col, types))
+        if col.refused:
+            decision.expected_conflicts, where = None, "1"
+    if decision.expected_conflicts == 0:
+        return None
+    problem = row_sql.problem_sql(col)
+    key_select = ", ".join(raw_sql(k) for k in key_source)
+    sql = (f"SELECT {key_select}, {raw_sql(c)}, typeof({c}), {problem} FROM {qi(table)} "
            f"WHERE ({where}) AND {problem} IS NOT NULL")
-    params = {"kind": col.kind, "a": a, "b": b, "non_ascii": NON_ASCII_GLOB}
+    params = {"non_ascii": NON_ASCII_GLOB}
     count, examples = 0, []
     for row in conn.execute(sql, params):
         count += 1
         if len(examples) < limit:
-            key = dict(zip(map(_key_name, key_source), row[:len(key_source)]))
+            key = dict(zip(map(_key_name, key_source), map(row_transport.show_key, row[:len(key_source)])))
             raw, storage, why = row[len(key_source):]
             examples.append({"key": key, "value": _show(raw, storage), "problem": why})
     if not count:
@@ -373,17 +510,47 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     return Conflict(column=col.source, problem=examples[0]["problem"], count=count, examples=examples)
 
 
+# Values worth asking the server about (it decides; these only narrow what is sent): UUIDs of
+# 32 lowercase hex digits; for JSON every value that is not text, and documents SQLite's
+# json_valid refuses or that have escapes or enough brackets to nest 32 deep, where servers
+# are known to differ.
+_SERVER_CANDIDATES = {
+    "uuid": "typeof({c}) = 'text' AND length({c}) = 32 AND {c} NOT GLOB '*[^0-9a-f]*'",
+    "json": "typeof({c}) IN ('integer', 'real', 'blob') OR (typeof({c}) = 'text' AND (NOT json_valid({c}) "
+            "OR instr({c}, char(92)) > 0 OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32))",
+}
+
+
+def _refused_by_server(conn, table: str, col, types: ServerTypes) -> set[str]:
+    """The column's values that the server's type refuses, as MySQL would receive them."""
+    c = qi(col.source)
+    where = _SERVER_CANDIDATES[col.kind].format(c=c)
+    candidates = set()
+    for storage, raw in conn.execute(f"SELECT DISTINCT typeof({c}), {raw_sql(c)} FROM {qi(table)} WHERE {where}"):
+        try:
+            candidates.add(sqlite_functions.convert(col.kind, row_transport.value_of(storage, raw)))
+        except (ValueError, UnicodeDecodeError):
+            continue  # a conflict of its own (not UTF-8, not a UUID), never sent
+    return types.refused(col.kind, sorted(candidates))
+
+
 def _key_name(expr: str) -> str:
     """The column name of a key expression ('"id"' -> 'id'), as the operator knows it."""
     return expr[1:-1].replace('""', '"') if expr.startswith('"') and expr.endswith('"') else expr
 
 
-def _show(raw: bytes | None, storage: str) -> str:
+def _show(raw, storage: str) -> str:
+    """A value as the operator recognizes it: text as text (bytes that are not UTF-8 escaped),
+    a BLOB in hex, a number at its exact shortest form."""
     if raw is None:
         return "NULL"
     if storage == "blob":
         return "x'" + excerpt(raw) + "'"
-    return excerpt(raw.decode("utf-8", "backslashreplace"))
+    if storage == "real":  # all its digits (SQLite's own text keeps 15), infinities as SQLite spells them
+        return repr(raw) if math.isfinite(raw) else ("Inf" if raw > 0 else "-Inf")
+    if isinstance(raw, bytes):
+        return excerpt(raw.decode("utf-8", "backslashreplace"))
+    return excerpt(raw)
 
 
 def _orphans(scan: SourceScan, plan: Plan, names: list[str]) -> None:

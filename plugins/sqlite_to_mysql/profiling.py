@@ -146,7 +146,9 @@ def aggregates_for(kind: str) -> list[tuple[str, str]]:
 # is then zero or None, the ColumnProfile defaults. A column whose count falls short is
 # profiled again with the full aggregates, so the result is the same either way.
 _NON_NULL = _BASIC[0]
-_WHOLE_INTS = [_NON_NULL, _BASIC[1], ("int_min", "min({c})"), ("int_max", "max({c})")]
+# (+ 0: in a column that turns out not to conform, min/max may be text Python cannot decode;
+# the result is then discarded anyway)
+_WHOLE_INTS = [_NON_NULL, _BASIC[1], ("int_min", "min({c}) + 0"), ("int_max", "max({c}) + 0")]
 _ALL_TEXT = [_NON_NULL, _BASIC[3], ("text_max_chars", "max(length({c}))"),
              ("text_max_bytes", "max(length(CAST({c} AS BLOB)))"), ("non_ascii", "sum({c} GLOB :non_ascii)"),
              ("with_nul", "sum(instr(CAST({c} AS BLOB), x'00') > 0)")]

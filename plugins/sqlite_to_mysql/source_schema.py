@@ -52,6 +52,9 @@ class SourceTable:
     autoincrement: bool = False
     sequence: int | None = None  # sqlite_sequence: the highest id ever issued
     sql: str = ""
+    # the declared primary key, when MySQL's primary key is another (see planner._row_keyed), and why
+    row_key_from: list[str] = field(default_factory=list)
+    row_key_why: str = ""
 
     @property
     def primary_key(self) -> list[str]:

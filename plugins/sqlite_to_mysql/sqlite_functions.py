@@ -29,13 +29,19 @@ def convert(kind: str, value, a=None, b=None):
     return CONVERTERS[kind](value, a, b)
 
 
-def problem(kind: str, value, a=None, b=None) -> str | None:
-    """Why the value does not fit its planned kind, or None."""
-    if value is None:
+def problem(kind: str, storage: str, raw, a=None, b=None) -> str | None:
+    """Why a value does not fit its planned kind, or None. The value comes as
+    row_transport.raw_sql reads it (text as its bytes): text that is not UTF-8 reaches Python
+    too, and is a problem wherever MySQL wants text."""
+    if raw is None or kind == "blob":  # bytes hold anything: numbers as their exact text
         return None
+    value = raw
+    if storage == "text" and isinstance(raw, bytes):
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return values.utf8_problem(raw)
     try:
-        if kind == "blob":
-            return None if isinstance(value, (bytes, str)) else f"{type(value).__name__} in a BLOB column"
         if kind in ("text", "json") and isinstance(value, bytes):
             bad = values.utf8_problem(value)
             if bad:
@@ -83,7 +89,7 @@ class DecimalShape:
 def register(conn: sqlite3.Connection) -> sqlite3.Connection:
     det = {"deterministic": True}
     conn.create_function("s2m_value", 4, convert, **det)
-    conn.create_function("s2m_problem", 4, problem, **det)
+    conn.create_function("s2m_problem", 5, problem, **det)
     conn.create_function("s2m_utf8_problem", 1, utf8_problem, **det)
     for kind, fn in CONVERTERS.items():
         conn.create_function(f"s2m_{kind}", 3, _null_safe(fn), **det)

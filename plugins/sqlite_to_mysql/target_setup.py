@@ -101,8 +101,10 @@ def set_auto_increment(conn, plan: Plan) -> dict[str, int]:
         if tp.auto_increment_next is None:
             continue
         key = quote(tp.key_target[0])
-        cur.execute(f"SELECT COALESCE(MAX({key}), 0) + 1 FROM {quote(tp.target)}")
-        value = max(tp.auto_increment_next, int(cur.fetchone()[0]))
+        cur.execute(f"SELECT MAX({key}) FROM {quote(tp.target)}")
+        # (in Python: MAX + 1 in SQL overflows BIGINT when SQLite's ids reached 2^63 - 1, and
+        # a counter of 2^63 is what MySQL holds once ids are exhausted)
+        value = max(tp.auto_increment_next, int(cur.fetchone()[0] or 0) + 1)
         cur.execute(f"ALTER TABLE {quote(tp.target)} AUTO_INCREMENT = {int(value)}")
         result[tp.target] = value
     return result

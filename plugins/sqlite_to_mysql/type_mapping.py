@@ -83,6 +83,10 @@ def decide(name: str, target: str, declared_type: str, notnull: bool, prof: Colu
                               + prof.nonstandard_time})
     if kind in ("text",) and role.indexed:
         col.collation = server.key_collation if role.is_key else None
+    if kind == "json" and (role.is_key or not server.is_mariadb):
+        # LONGTEXT with a JSON_VALID check, as MariaDB's JSON is: the document byte for byte
+        # (MySQL's JSON type would re-format it), and in a key with the key collation
+        col.ddl_type, col.collation = "LONGTEXT", server.key_collation if role.is_key else "utf8mb4_bin"
     if kind == "text" and role.is_key:
         col.notes.append(f"key column: collation {server.key_collation} keeps values that differ only "
                          f"in case, accents or trailing spaces distinct, as they were in SQLite")
@@ -91,7 +95,7 @@ def decide(name: str, target: str, declared_type: str, notnull: bool, prof: Colu
     col.default_sql = translate_default(default, kind)
     if default is not None and col.default_sql is None:
         col.notes.append(f"default {default!r} not carried over (no exact MySQL equivalent)")
-    expected, prefilter = _conflict_estimate(col, prof, role)
+    expected, prefilter = _conflict_estimate(col, prof)
     return Decision(col, expected, prefilter)
 
 
@@ -150,6 +154,8 @@ def _int_type(d: Declared, prof: ColumnProfile, role: Role):
         return f"{d.int_type}{suffix}", (low, high)
     low, high = ranges["INT"]
     observed = [v for v in (prof.int_min, prof.int_max, role.sequence) if v is not None]
+    if role.rowid_alias:  # the id SQLite would issue next must fit too
+        observed.append(max(observed + [0]) + 1)
     if all(low <= v <= high for v in observed):
         return f"INT{suffix}", (low, high)
     low, high = ranges["BIGINT"]
@@ -219,10 +225,9 @@ def _widened(d: Declared, prof: ColumnProfile, role: Role):
     """The narrowest type that holds every value as it is."""
     kind = d.kind if d.kind != "unknown" else _inferred_kind(prof)
     why = "widened (on_type_conflict=widen): "
-    if prof.blobs and (prof.integers or prof.reals):
-        return "blob", _blob_type(prof, role), (None, None), why + "numbers and BLOBs: stored as bytes"
-    if prof.blobs and kind in ("text", "json"):
-        return "blob", _blob_type(prof, role), (None, None), why + "text with invalid UTF-8: stored as bytes"
+    if prof.blobs:  # BLOBs, or text that is not UTF-8: only bytes hold them as they are
+        return "blob", _blob_type(prof, role), (None, None), why + "BLOBs or text that is not UTF-8: stored " \
+            "as bytes (numbers as their exact text)"
     if kind in ("int", "bool", "decimal", "double") and not prof.texts and not prof.blobs and not prof.nonfinite:
         if not prof.reals:
             return "int", "BIGINT", (INT_RANGES["BIGINT"]), why + "BIGINT holds every integer"
@@ -321,34 +326,32 @@ def translate_default(default: str | None, kind: str) -> str | None:
 
 # --- conflicts -------------------------------------------------------------------------
 
-def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tuple[int | None, str]:
+def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile) -> tuple[int | None, str]:
     """How many values will not fit (when the profile can tell), and the SQL that finds them."""
     kind = col.kind
-    pk_nulls = prof.nulls if role.in_primary_key and not role.rowid_alias else 0
-    null_clause = "{c} IS NULL OR " if pk_nulls else ""
     if kind == "int":
         low, high = col.args
         out_of_range = (prof.int_min is not None and prof.int_min < low) or \
                        (prof.int_max is not None and prof.int_max > high)
-        count = prof.reals + prof.texts + prof.blobs + pk_nulls
-        where = null_clause + "typeof({c}) NOT IN ('integer', 'null') OR {c} < %d OR {c} > %d" % (low, high)
+        count = prof.reals + prof.texts + prof.blobs
+        where = "typeof({c}) NOT IN ('integer', 'null') OR {c} < %d OR {c} > %d" % (low, high)
         return (None if out_of_range else count), where
     if kind == "decimal":
         p, s = col.args
         overflow = _int_digits(prof) > p - s or prof.numeric_scale > s
-        count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
-        where = null_clause + "typeof({c}) NOT IN ('integer', 'null')" + \
+        count = prof.non_numeric_text + prof.blobs + prof.nonfinite
+        where = "typeof({c}) NOT IN ('integer', 'null')" + \
             (" OR {c} NOT BETWEEN -%s AND %s" % ((10 ** (p - s) - 1,) * 2) if prof.integers else "")
         return (None if overflow else count), where
     if kind == "double":
         big_ints = any(v is not None and abs(v) > 2 ** 53 for v in (prof.int_min, prof.int_max))
-        count = prof.non_numeric_text + prof.blobs + prof.nonfinite + pk_nulls
-        return (None if big_ints else count), null_clause + "typeof({c}) NOT IN ('integer', 'real', 'null') " \
+        count = prof.non_numeric_text + prof.blobs + prof.nonfinite
+        return (None if big_ints else count), "typeof({c}) NOT IN ('integer', 'real', 'null') " \
             "OR {c} NOT BETWEEN -9007199254740992 AND 9007199254740992"
     if kind == "bool":
         clean = not prof.reals and not prof.texts and not prof.blobs and \
             (prof.int_min is None or (prof.int_min >= 0 and prof.int_max <= 1))
-        return (pk_nulls if clean else None), null_clause + "typeof({c}) != 'null' AND {c} NOT IN (0, 1)"
+        return (0 if clean else None), "typeof({c}) != 'null' AND {c} NOT IN (0, 1)"
     if kind in ("datetime", "date", "time"):
         nonstandard = {"datetime": prof.nonstandard_datetime, "date": prof.nonstandard_date,
                        "time": prof.nonstandard_time}[kind]
@@ -356,12 +359,14 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
 
         fast = {"datetime": profiling.fast_datetime_sql, "date": profiling.fast_date_sql,
                 "time": profiling.fast_time_sql}[kind]("{c}")
-        return (pk_nulls if not nonstandard else None), null_clause + f"typeof({{c}}) != 'null' AND NOT {fast}"
+        return (0 if not nonstandard else None), f"typeof({{c}}) != 'null' AND NOT {fast}"
     if kind == "uuid":
         return 0, "0"
     if kind in ("text", "json"):
-        suspicious = prof.non_ascii or prof.blobs or (kind == "json" and prof.invalid_json)
-        where = null_clause + "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND {c} GLOB :non_ascii)"
+        # (GLOB stops at a NUL byte: text holding one is looked at whatever follows it)
+        suspicious = prof.non_ascii or prof.with_nul or prof.blobs or (kind == "json" and prof.invalid_json)
+        where = "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND ({c} GLOB :non_ascii OR " \
+            "instr(CAST({c} AS BLOB), x'00') > 0))"
         if kind == "json":
             where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
         limit, fixed = col.args[:2] if kind == "text" else (None, None)
@@ -371,9 +376,9 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile, role: Role) -> tupl
         if fixed:  # CHAR drops trailing spaces on read
             suspicious = suspicious or prof.trailing_space
             where += " OR {c} GLOB '* '"
-        return (pk_nulls if not suspicious else None), where
-    if kind == "blob":
-        return prof.integers + prof.reals + pk_nulls, null_clause + "typeof({c}) IN ('integer', 'real')"
+        return (0 if not suspicious else None), where
+    if kind == "blob":  # bytes hold anything (numbers as their exact text)
+        return 0, "0"
     raise AssertionError(kind)
 
 

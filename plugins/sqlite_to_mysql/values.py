@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, DecimalException, InvalidOperation
+from decimal import Context, Decimal, DecimalException, InvalidOperation
 
 
 class ValueConflict(ValueError):
     """The value cannot be stored in the planned MySQL type without change."""
 
 
+# Exact decimal arithmetic: the default context (28 digits) would round or refuse a
+# DECIMAL(65,30) value.
+EXACT = Context(prec=200, Emax=999999, Emin=-999999)
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -51,7 +54,7 @@ def decimal_shape(value) -> tuple[int, int]:
     if d == 0:
         return 0, 0
     try:
-        _sign, digits, exponent = d.normalize().as_tuple()
+        _sign, digits, exponent = d.normalize(context=EXACT).as_tuple()
     except DecimalException:  # e.g. hex text such as '5553e8030381' read as 5553 x 10^8030381
         raise ValueConflict(f"{excerpt(value)!r} is beyond any DECIMAL") from None
     return max(0, len(digits) + exponent), max(0, -exponent)
@@ -62,7 +65,7 @@ def decimal_text(value, precision: int, scale: int) -> str:
     d = to_decimal(value)
     quantum = Decimal(1).scaleb(-scale)
     try:
-        q = d.quantize(quantum)
+        q = d.quantize(quantum, context=EXACT)
     except InvalidOperation:
         raise ValueConflict(f"{value!r} does not fit DECIMAL({precision},{scale})") from None
     if q != d:

@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import checksums, row_sql, target_state
+from sqlite_to_mysql import checksums, row_sql, row_transport, target_state
 from sqlite_to_mysql.checksums import Digest
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
 from sqlite_to_mysql.source_schema import qi
 from sqlite_to_mysql.values import excerpt
 
 log = logging.getLogger(__name__)
-SEGMENTABLE_KINDS = ("int", "text", "blob")
+SEGMENTABLE_KINDS = {"int": "integer", "text": "text", "blob": "blob"}  # kind -> its own storage class
 SEGMENT_BYTES = 32 * 1024 * 1024  # upper bound; also at most half of max_allowed_packet
 ROW_CUT = 1260  # MySQL warning: row cut by GROUP_CONCAT()
 
@@ -60,12 +60,11 @@ class TableVerification:
         return data
 
 
-def target_value_sql(col: ColumnPlan, flavor: str) -> str | None:
+def target_value_sql(col: ColumnPlan) -> str | None:
     """MySQL side of a column's canonical text; None where Python must canonicalize
-    (DOUBLE: server formatting differs between MySQL and MariaDB; MySQL's JSON type
-    re-formats documents)."""
+    (DOUBLE: server formatting differs between MySQL and MariaDB)."""
     c = quote(col.target)
-    if col.kind == "double" or (col.kind == "json" and flavor == "mysql"):
+    if col.kind == "double":
         return None
     if col.kind in ("text", "json", "blob"):
         return f"CAST({c} AS BINARY)"
@@ -78,14 +77,19 @@ class TableVerifier:
         self.src, self.dst, self.tp = src, dst, tp
         self.flavor = flavor
         self.segment_rows, self.leaf_rows, self.max_examples = segment_rows, leaf_rows, max_examples
-        self.source_values = [row_sql.canonical_sql(c) for c in tp.columns]
-        self.source_form = checksums.sqlite_form(self.source_values,
+        # A hidden rowid is compared too: it is how the cutover addresses the row.
+        hidden = tp.key_source if tp.hidden_rowid else []
+        self.names = hidden + [c.source for c in tp.columns]
+        self.source_values = hidden + [row_sql.canonical_sql(c) for c in tp.columns]
+        self.source_form = checksums.sqlite_form(self.source_values, [False] * len(hidden) +
                                                  [c.kind in ("text", "json", "blob") for c in tp.columns])
-        self.target_values = [target_value_sql(c, flavor) for c in tp.columns]
+        self.target_values = [f"CAST({quote(k)} AS BINARY)" for k in tp.key_target[:len(hidden)]] + \
+            [target_value_sql(c) for c in tp.columns]
         self.python_side = any(v is None for v in self.target_values)
         self.bad = row_sql.bad_row_sql(tp)
-        self.segmentable = all(tp.column(_unquote(k)).kind in SEGMENTABLE_KINDS
-                               for k in tp.key_source if _unquote(k) in {c.source for c in tp.columns})
+        # (a generated key: the declared key is a hash index, which has no ranges)
+        self.segmentable = not tp.generated_key and all(_orders_alike(tp.column(_unquote(k))) for k in tp.key_source
+                                                        if _unquote(k) in {c.source for c in tp.columns})
         self.differences: list[RowDifference] = []
         self.differing = 0
         self._size_segments()
@@ -207,7 +211,9 @@ class TableVerifier:
         return any(code == ROW_CUT for _level, code, _msg in cur.fetchall())
 
     def _target_fetch(self) -> list[str]:
-        return [v if v is not None else quote(c.target) for v, c in zip(self.target_values, self.tp.columns)]
+        hidden = len(self.target_values) - len(self.tp.columns)
+        return self.target_values[:hidden] + [v if v is not None else quote(c.target)
+                                              for v, c in zip(self.target_values[hidden:], self.tp.columns)]
 
     # --- narrowing --------------------------------------------------------------------
     def _narrow(self, low, high, s: Digest, t: Digest) -> None:
@@ -241,7 +247,7 @@ class TableVerifier:
         n = len(self.tp.key_source)
         where, params = self._source_where(low, high)
         source = {}
-        sql = (f"SELECT {', '.join(self.tp.key_source)}, {', '.join(self.source_values)} "
+        sql = (f"SELECT {', '.join(map(row_sql.raw_sql, self.tp.key_source))}, {', '.join(self.source_values)} "
                f"FROM {qi(self.tp.source)} WHERE {where}")
         for row in self.src.execute(sql, params):
             source[_key_bytes(row[:n])] = (row[:n], row[n:])
@@ -251,7 +257,7 @@ class TableVerifier:
         cur.execute(f"SELECT {', '.join(keys)}, {', '.join(self._target_fetch())} FROM {quote(self.tp.target)} "
                     f"WHERE {where}", params)
         target = {_key_bytes(row[:n]): (row[:n], row[n:]) for row in cur.fetchall()}
-        names = [c.source for c in self.tp.columns]
+        names = self.names
         key_names = [_unquote(k) for k in self.tp.key_source]
         for key in sorted(set(source) | set(target)):
             s, t = source.get(key), target.get(key)
@@ -269,6 +275,15 @@ class TableVerifier:
             self.differing += 1
             if len(self.differences) < self.max_examples:
                 self.differences.append(diff)
+
+
+def _orders_alike(col: ColumnPlan) -> bool:
+    """Do SQLite and MySQL order this key column's values alike, so that one key range means
+    the same rows on both sides? Only when every value has the storage class of the column's
+    kind (SQLite puts numbers before text before BLOBs; MySQL compares the stored bytes)."""
+    own = SEGMENTABLE_KINDS.get(col.kind)
+    return own is not None and not any(n for storage, n in col.storage.items()
+                                       if storage in ("integer", "real", "text", "blob") and storage != own)
 
 
 def _row_compare(cols: list[str], values: tuple, op: str) -> tuple[str, tuple]:
@@ -304,10 +319,4 @@ def _show(value) -> str | None:
     return excerpt(value, 120)
 
 
-def _show_key(value):
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return "x'" + value.hex() + "'"
-    return value
+_show_key = row_transport.show_key  # (cutover_verify shows keys the same way)

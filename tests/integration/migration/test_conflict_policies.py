@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from sqlite_to_mysql.errors import PreflightBlocked
+from sqlite_to_mysql.type_mapping import parse_override
 from support.migrate import migrate
 from support.torture import BAD_ROWS, CONFLICTS, build_conflicts
 
@@ -70,7 +71,11 @@ def test_fail_stops_before_the_target_and_names_column_key_value_and_the_way_out
         # the excerpt is the value as SQLite holds it (its text form; invalid bytes escaped)
         assert shown.replace("\\\\", "\\") == as_text(source, column, key), line
         assert "on_type_conflict to 'widen'" in line and "'quarantine'" in line
-        assert f'type_overrides {{"bad_values.{column}": "<MySQL type>"}}' in line
+        # the override it offers is a real type, the one `widen` would choose
+        override = re.search(r'type_overrides \{"bad_values\.(\w+)": "([^"]+)"\}', line)
+        assert override and override.group(1) == column, line
+        assert f"'widen' (the column becomes {override.group(2)})" in line
+        parse_override(override.group(2))
     assert reported == len(BAD_ROWS)
 
 

@@ -185,3 +185,25 @@ def test_segments_too_big_for_group_concat_are_hashed_row_by_row(tmp_path, new_d
     result = verify_now(source, database, mysql_params)
     (docs,) = result["tables"]
     assert docs["differing_rows"] == 1 and docs["differences"][0]["key"] == {"id": 150}
+
+
+def test_a_keyless_tables_hidden_rowid_is_compared_too(tmp_path, new_database, mysql_params, mysql_connect):
+    """A table without a primary key is addressed by its rowid, kept in the invisible
+    _sqlite_rowid column (the cutover finds rows by it). Two rows whose rowids are swapped in
+    MySQL hold the same values, so only comparing the rowid itself finds them."""
+    source = tmp_path / "log.sqlite"
+    with sqlite3.connect(source) as src:
+        src.execute("CREATE TABLE log (level TEXT, message TEXT)")
+        src.executemany("INSERT INTO log VALUES (?, ?)", [("info", f"line {i}") for i in range(1, 401)])
+    database = new_database("rowids")
+    assert migrate(source, database, mysql_params, tmp_path, run_id="log")["status"] == "OK"
+    target = mysql_connect(database)
+    cur = target.cursor()
+    cur.execute("UPDATE log SET _sqlite_rowid = CASE _sqlite_rowid WHEN 10 THEN 1000 WHEN 11 THEN 10 END "
+                "WHERE _sqlite_rowid IN (10, 11)")
+    cur.execute("UPDATE log SET _sqlite_rowid = 11 WHERE _sqlite_rowid = 1000")
+    target.commit()
+    result = verify_now(source, database, mysql_params)
+    (log,) = result["tables"]
+    assert log["checksum"] == "DIFF" and log["differing_rows"] == 2, log
+    assert sorted(d["key"]["rowid"] for d in log["differences"]) == [10, 11]
