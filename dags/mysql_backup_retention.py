@@ -16,7 +16,7 @@ from datetime import datetime
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS
 
 
 @dag(
@@ -37,14 +37,12 @@ from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
 )
 def mysql_backup_retention():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.backup_tasks import check_configuration as run
 
         return run(need_secret=False)
 
     @task
-    @fail_fast_on_permanent
     def apply_retention() -> dict:
         from operators.backup_tasks import apply_retention as run
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -55,21 +55,18 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
 )
 def mysql_backup_verify():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.backup_tasks import check_configuration as run
 
         return run(need_secret=get_current_context()["params"]["deep"])
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def verify() -> dict:
         from operators.backup_tasks import verify as run
 
         return run(get_current_context()["params"])
 
     @task
-    @fail_fast_on_permanent
     def raise_alerts(verified: dict) -> dict:
         from operators.backup_tasks import raise_alerts as run
 

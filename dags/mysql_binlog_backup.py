@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -29,14 +29,12 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
 )
 def mysql_binlog_backup():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.backup_tasks import check_configuration as run
 
         return run(need_secret=False)
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def ship_binlogs() -> dict:
         from operators.backup_tasks import ship_binlogs as run
 

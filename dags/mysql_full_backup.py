@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from operators.backup_assets import FULL_BACKUP
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -34,21 +34,18 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
 )
 def mysql_full_backup():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.backup_tasks import check_configuration as run
 
         return run(need_secret=False)
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=10))
-    @fail_fast_on_permanent
     def full_backup() -> dict:
         from operators.backup_tasks import full_backup as run
 
         return run(get_current_context()["run_id"])
 
     @task(pool=MYSQL_POOL, outlets=[FULL_BACKUP])
-    @fail_fast_on_permanent
     def ship_binlogs(backup: dict) -> dict:
         from operators.backup_tasks import ship_binlogs as run
 

@@ -32,7 +32,7 @@ from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from mysql_hardening.accounts import ROLE_CONNECTIONS
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -74,28 +74,24 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
 )
 def mysql_hardening():
     @task
-    @fail_fast_on_permanent
     def check_server_settings() -> list:
         from operators.hardening_tasks import check_server_settings as run
 
         return run(get_current_context()["params"]["admin_conn_id"])
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def plan_accounts() -> dict:
         from operators.hardening_tasks import plan_accounts as run
 
         return run(get_current_context()["params"])
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def drop_anonymous_accounts(plans: dict) -> list:
         from operators.hardening_tasks import drop_anonymous_accounts as run
 
         return run(get_current_context()["params"], plans)
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def apply_account(role: str, plans: dict) -> list:
         from airflow.exceptions import AirflowSkipException
 
@@ -106,7 +102,6 @@ def mysql_hardening():
         return run(role, get_current_context()["params"], plans)
 
     @task
-    @fail_fast_on_permanent
     def enable_audit() -> dict:
         from airflow.exceptions import AirflowSkipException
 
@@ -118,7 +113,6 @@ def mysql_hardening():
         return run(params["admin_conn_id"])
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def plan_indexes() -> dict:
         from operators.hardening_tasks import plan_indexes as run
 
@@ -126,7 +120,6 @@ def mysql_hardening():
         return run(params["target_conn_id"], params["apply_schema_changes"])
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def plan_partitions() -> dict:
         from operators.hardening_tasks import plan_partitions as run
 
@@ -134,7 +127,6 @@ def mysql_hardening():
         return run(params["target_conn_id"], params["apply_schema_changes"])
 
     @task(pool=MYSQL_POOL)
-    @fail_fast_on_permanent
     def analyze_tables(indexes: dict, partitions: dict) -> list:
         from operators.hardening_tasks import analyze_tables as run
 
@@ -143,7 +135,6 @@ def mysql_hardening():
 
     # A human watches a seed; a failed one is investigated (the log says how), not retried.
     @task(pool=MYSQL_POOL, retries=0, execution_timeout=timedelta(hours=12))
-    @fail_fast_on_permanent
     def seed_replica() -> dict:
         from airflow.exceptions import AirflowSkipException
 
@@ -174,14 +165,12 @@ def mysql_hardening():
 @task_group
 def encryption_at_rest():
     @task
-    @fail_fast_on_permanent
     def check() -> dict:
         from operators.encryption_tasks import check_encryption
 
         return check_encryption(get_current_context()["params"]["admin_conn_id"])
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
-    @fail_fast_on_permanent
     def encrypt_tables(checked: dict) -> dict:
         from airflow.exceptions import AirflowSkipException
 

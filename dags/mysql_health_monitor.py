@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS
 
 
 def monitor_failed(context) -> None:
@@ -80,14 +80,12 @@ MONITOR_ARGS = {**DEFAULT_ARGS, "retries": 1,
 )
 def mysql_health_monitor():
     @task
-    @fail_fast_on_permanent
     def check_health() -> dict:
         from operators.hardening_tasks import check_health as run
 
         return run(get_current_context()["params"])
 
     @task
-    @fail_fast_on_permanent
     def raise_alerts(checked: dict) -> dict:
         from operators.hardening_tasks import raise_alerts as run
 

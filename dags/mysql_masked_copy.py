@@ -31,7 +31,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_curr
 
 from operators.backup_assets import FULL_BACKUP
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 def _alert(context):
@@ -67,49 +67,42 @@ def _params() -> dict:
 )
 def mysql_masked_copy():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.masking_tasks import check_configuration as run
 
         return run(_params())
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=6))
-    @fail_fast_on_permanent
     def restore_source() -> dict:
         from operators.masking_tasks import restore_source as run
 
         return run(_params())
 
     @task
-    @fail_fast_on_permanent
     def check_coverage(source: dict) -> dict:
         from operators.masking_tasks import check_coverage as run
 
         return run(source, _params())
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=6))
-    @fail_fast_on_permanent
     def mask_and_copy(source: dict, coverage: dict) -> dict:
         from operators.masking_tasks import mask_and_copy as run
 
         return run(source, _params())
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=4))
-    @fail_fast_on_permanent
     def verify_and_scan(source: dict, copied: dict) -> dict:
         from operators.masking_tasks import verify_and_scan as run
 
         return run(source, _params())
 
     @task
-    @fail_fast_on_permanent
     def publish(checks: dict) -> dict:
         from operators.masking_tasks import publish as run
 
         return run()
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=4))
-    @fail_fast_on_permanent
     def export_parquet(source: dict, published: dict) -> dict:
         from operators.masking_tasks import export_parquet as run
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, get_current_context, task
 
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -84,21 +84,18 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
 )
 def mysql_query_insights():
     @task
-    @fail_fast_on_permanent
     def snapshot() -> dict:
         from operators.query_insights_tasks import snapshot as run
 
         return run(get_current_context()["params"])
 
     @task
-    @fail_fast_on_permanent
     def baseline() -> dict | None:
         from operators.query_insights_tasks import record_baseline as run
 
         return run(get_current_context()["params"])
 
     @task
-    @fail_fast_on_permanent
     def raise_regressions() -> dict:
         from operators.query_insights_tasks import raise_regressions as run
 
@@ -107,7 +104,6 @@ def mysql_query_insights():
 
     # Restores a scratch copy when there are candidates: bounded like the restore drill.
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=6))
-    @fail_fast_on_permanent
     def daily_report() -> dict:
         from operators.query_insights_tasks import daily_report as run
 

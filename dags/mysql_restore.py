@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, get_current_context, task
 
 from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -44,14 +44,12 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permane
 )
 def mysql_restore():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.backup_tasks import check_configuration as run
 
         return run(need_secret=True, need_target=True)
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
-    @fail_fast_on_permanent
     def restore() -> dict:
         from operators.backup_tasks import restore as run
 

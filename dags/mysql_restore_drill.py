@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from operators.backup_assets import FULL_BACKUP
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL, fail_fast_on_permanent
+from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 def _alert(context):
@@ -34,14 +34,12 @@ def _alert(context):
 )
 def mysql_restore_drill():
     @task
-    @fail_fast_on_permanent
     def check_configuration() -> dict:
         from operators.backup_tasks import check_configuration as run
 
         return run(need_secret=True, need_target=True)
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
-    @fail_fast_on_permanent
     def restore_and_compare() -> dict:
         from operators.backup_tasks import drill
 

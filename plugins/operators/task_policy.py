@@ -1,18 +1,17 @@
 """What every task of this project shares: default args, the MySQL pool, the failure policy.
 
-Transient faults (lost connection, deadlock, lock wait timeout) use the task's retries with
-exponential backoff; permanent errors (bad data, bad configuration, authentication) fail at
-once, through Airflow's retry policy (operators) or fail_fast_on_permanent (task callables).
+The one retry mechanism: transient faults (lost connection, deadlock, lock wait timeout) use the
+task's retries with exponential backoff; permanent errors (bad data, bad configuration,
+authentication) fail at once. Airflow's task runner asks RetryTransientOnly about every failure
+of every task (operators and @task callables alike), so DEFAULT_ARGS is the only place to state
+it; tests/dags/test_dag_integrity.py proves every retried task carries it.
 """
 from __future__ import annotations
 
-import functools
 import os
 from datetime import timedelta
-from typing import Callable, TypeVar
 
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
-from airflow.sdk.exceptions import AirflowFailException
 
 from mysql_common.errors import is_transient
 from operators.dag_params import use_defaults_for_empty
@@ -43,31 +42,3 @@ DEFAULT_ARGS = {
     # A trigger-form field left empty runs with its declared default (operators/dag_params.py).
     "on_execute_callback": use_defaults_for_empty,
 }
-
-F = TypeVar("F", bound=Callable)
-
-
-def fail_fast_on_permanent(func: F) -> F:
-    """Decorator for task callables: no retries for errors that a retry cannot cure."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except AirflowFailException:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            if _is_airflow_control_flow(exc):
-                raise
-            raise AirflowFailException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _is_airflow_control_flow(exc: BaseException) -> bool:
-    """Skips, deferrals and reschedules are not failures."""
-    name = type(exc).__name__
-    return name in {"AirflowSkipException", "TaskDeferred", "AirflowRescheduleException",
-                    "DownstreamTasksSkipped"}

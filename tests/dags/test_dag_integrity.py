@@ -40,6 +40,7 @@ print(json.dumps({
         "params": {name: dag.params.get_param(name).dump() for name in dag.params},
         "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries,
                               "retry_policy": t.retry_policy is not None,
+                              "retry_policy_class": type(t.retry_policy).__name__,
                               "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
     } for dag_id, dag in bag.dags.items()},
 }))
@@ -82,6 +83,9 @@ def test_every_dag_has_tags_an_owner_and_a_retry_policy(fresh_install):
             assert task["owner"] not in ("", "airflow"), f"{dag_id}.{task_id} has no owner of its own"
             # Permanent errors must not be retried: every retried task decides through the policy.
             assert not task["retries"] or task["retry_policy"], f"{dag_id}.{task_id} retries blindly"
+            # One retry mechanism (operators/task_policy.py), for operators and @task callables alike.
+            assert not task["retries"] or task["retry_policy_class"] == "RetryTransientOnly", \
+                f"{dag_id}.{task_id} decides its retries another way"
 
 
 def test_migration_dag_without_a_source_still_loads_its_fixed_tasks(fresh_install):
