@@ -11,8 +11,6 @@ from mysql_common.identifiers import quote
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set"}
 BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
 TEMPORAL_TYPES = {"date", "datetime", "timestamp"}
-NUMERIC_TYPES = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "float", "double",
-                 "year"}
 
 
 @dataclass

@@ -45,10 +45,6 @@ class Catalog:
     def newest_epoch(self) -> Epoch | None:
         return self.epochs[max(self.epochs)] if self.epochs else None
 
-    def epochs_after(self, epoch: str | None) -> list[Epoch]:
-        """Epochs begun later than this one (all of them for None), oldest first."""
-        return [e for key, e in sorted(self.epochs.items()) if epoch is None or key > epoch]
-
     def binlogs(self) -> list[BinlogManifest]:
         return [m for _, epoch in sorted(self.epochs.items()) for _, m in sorted(epoch.binlogs.items())]
 

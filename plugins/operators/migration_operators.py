@@ -241,12 +241,10 @@ class VerifyDatabaseOperator(_MigrationOperator):
             log.info("verifying %d tables of %s against the plan of migration run %s", len(plan.tables),
                      plan.database, migration_run)
             capturing = capture.has_tables(src) and capture.phase(src) == capture.CAPTURING
-            examples = PENDING_EXAMPLES if capturing else int(params.get("diff_examples", 20))
-            verdicts = []
-            for tp in plan.tables:
-                verdict = pipeline.verify_one(src, dst, plan, tp.source, max_examples=examples)
-                verdicts.append(verify_with_capture(src, plan, tp.source, verdict, params) if capturing else verdict)
-            result = pipeline.assemble(plan, verdicts, {}, pipeline.database_checks(dst, plan))
+            result = pipeline.verify_all(
+                src, dst, plan, max_examples=PENDING_EXAMPLES if capturing else int(params.get("diff_examples", 20)),
+                settle=(lambda table, verdict: verify_with_capture(src, plan, table, verdict, params)) if capturing
+                else None)
             result["capture"] = capturing
         finally:
             dst.close()

@@ -25,7 +25,6 @@ DELTA_NAMES = {"count_star": "executions", "sum_timer_wait": "total_ps", "sum_lo
                "sum_select_full_join": "full_joins", "sum_select_scan": "full_scans",
                "sum_no_index_used": "no_index_used", "sum_no_good_index_used": "no_good_index_used",
                "sum_sort_rows": "sort_rows"}
-METRICS = list(DELTA_NAMES.values())
 KEY = ["schema_name", "digest"]
 # A server start time that moved by more than this is a restart (uptime has whole seconds).
 RESTART_SLACK = pd.Timedelta(seconds=120)

@@ -117,15 +117,6 @@ def unfreeze_source(conn: sqlite3.Connection, *, phase: str = capture.CAPTURING)
     return dropped
 
 
-def guard_source(conn: sqlite3.Connection, plan: Plan, *, phase: str) -> None:
-    """Guard SQLite (for good) and record the phase, in one transaction."""
-    with Transaction(conn):
-        _drop_sqlite(conn, "fg")
-        for statement in _sqlite_triggers(plan, "g", SOURCE_GUARD_MESSAGE, None):
-            conn.execute(statement)
-        capture.write_state(conn, phase=phase, freeze_deadline=None)
-
-
 # --- MySQL ------------------------------------------------------------------------------
 
 def _block(conn, message: str | None, deadline: float | None) -> int:
