@@ -32,11 +32,12 @@ for extra in (ROOT / "plugins", ROOT):
         sys.path.insert(0, str(extra))
 
 from mysql_common.session import server_info  # noqa: E402
-from sqlite_to_mysql import capture, cutover, pipeline, rollback  # noqa: E402
-from sqlite_to_mysql.cutover import Cutover  # noqa: E402
+from sqlite_to_mysql import pipeline
+from sqlite_to_mysql.cutover import forward, rollback, sqlite_capture  # noqa: E402
+from sqlite_to_mysql.cutover.context import Cutover  # noqa: E402
 from sqlite_to_mysql.planner import Settings  # noqa: E402
 from sqlite_to_mysql.source import open_source  # noqa: E402
-from sqlite_to_mysql.switch import SwitchConfig, mysql_database, sqlite_database  # noqa: E402
+from sqlite_to_mysql.cutover.switch_actions import SwitchConfig, mysql_database, sqlite_database  # noqa: E402
 from tools.bench import connector  # noqa: E402
 
 log = logging.getLogger("bench_cutover")
@@ -48,7 +49,7 @@ def migrate_with_capture(source: Path, params: dict, database: str, *, run_id: s
     """What sqlite_to_mysql_migration does with capture_changes=true: preflight, capture
     armed before any copy, target setup, copy, finalize, and its verification modulo the
     changes captured meanwhile."""
-    from sqlite_to_mysql.cutover_verify import explain_pending
+    from sqlite_to_mysql.cutover.verification import explain_pending
 
     started = time.monotonic()
     src = open_source(source)
@@ -59,7 +60,7 @@ def migrate_with_capture(source: Path, params: dict, database: str, *, run_id: s
         plan = pipeline.preflight(src, source_path=str(source), database=database, server=server,
                                   settings=settings or Settings(), server_conn=server_conn)
         pipeline.require_no_blockers(plan)
-        capture.install(rw, plan, run_id=run_id)
+        sqlite_capture.install(rw, plan, run_id=run_id)
         pipeline.setup_target(server_conn, connector(params, database), plan, server, run_id=run_id)
         dst = connector(params, database)()
         try:
@@ -244,12 +245,12 @@ def _phases(app: AppProcess, source: Path, mysql_params: dict, database: str, re
     cut = open_cutover(source, mysql_params, migrated["plan"], run_id=run_id,
                        config=SwitchConfig(settings_file=str(app.settings_file)))
     try:
-        cutover.prepare(cut, mode="switch")
-        result["catch_up"] = cutover.catch_up_step(cut, max_lag_changes=200, timeout=600)
-        live = cutover.verify_live(cut, max_lag_changes=200, timeout=600)
+        forward.prepare(cut, mode="switch")
+        result["catch_up"] = forward.catch_up_step(cut, max_lag_changes=200, timeout=600)
+        live = forward.verify_live(cut, max_lag_changes=200, timeout=600)
         result["live_verification_seconds"] = live["seconds"]
         for mode in ("rehearsal", "switch"):
-            report = cutover.freeze_and_switch(cut, live, mode=mode, timeout=freeze_timeout,
+            report = forward.freeze_and_switch(cut, live, mode=mode, timeout=freeze_timeout,
                                                max_lag_changes=200, catch_up_timeout=600)
             result[mode] = _freeze_figures(report, report["drain"])
             if mode == "rehearsal":

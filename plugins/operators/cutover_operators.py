@@ -1,7 +1,7 @@
 """Operators of the cutover, rollback and cleanup DAGs, and the migration DAG's capture task.
 
-Each opens its connections through the hooks and runs one step of sqlite_to_mysql.cutover or
-.rollback. The migration plan travels in the SQLite file itself (capture stores it there), so
+Each opens its connections through the hooks and runs one step of sqlite_to_mysql.cutover (forward,
+rollback, release). The migration plan travels in the SQLite file itself (capture stores it there), so
 these DAGs need nothing from the migration run's XCom. Every step holds a MySQL named lock
 for the target database while it runs: two steps (say, a rollback and a cutover's teardown)
 never work on the same databases at once, and a dead worker's lock goes with its session.
@@ -18,19 +18,18 @@ from airflow.sdk import BaseOperator, Variable
 from hooks.mysql_target_hook import MySqlTargetHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_common.errors import ConfigurationError, TransientError
-from sqlite_to_mysql import capture, cutover, report, rollback
-from sqlite_to_mysql.catchup import ForwardSync, catch_up
-from sqlite_to_mysql.cutover_errors import CutoverError
-from sqlite_to_mysql.cutover_verify import explain_pending
+from sqlite_to_mysql import report
+from sqlite_to_mysql.cutover import forward, rollback, sqlite_capture
+from sqlite_to_mysql.cutover import report as cutover_report
+from sqlite_to_mysql.cutover.context import Cutover
+from sqlite_to_mysql.cutover.errors import CutoverError
+from sqlite_to_mysql.cutover.release import release
 from sqlite_to_mysql.plan import Plan
-from sqlite_to_mysql.switch import SwitchConfig, mysql_database, sqlite_database
+from sqlite_to_mysql.cutover.switch_actions import SwitchConfig, mysql_database, sqlite_database
 
 log = logging.getLogger(__name__)
 SWITCH_VARIABLE = "sqlite_to_mysql_cutover"
 LOCK_WAIT_SECONDS = 10
-# differences the migration's verification lists while capture runs, so each can be matched
-# against the change log (only unexplained ones are shown)
-PENDING_EXAMPLES = 100_000
 
 
 def switch_config() -> SwitchConfig:
@@ -61,7 +60,7 @@ class _CutoverOperator(BaseOperator):
         src = source_hook.get_conn(read_only=False)
         dst = None
         try:
-            plan = capture.stored_plan(src)
+            plan = sqlite_capture.captured_plan(src)
             dst = MySqlTargetHook(self.mysql_conn_id, database=plan.database).get_conn()
             config = switch_config()
             app = MySqlTargetHook(config.app_conn_id).airflow_connection()
@@ -69,7 +68,7 @@ class _CutoverOperator(BaseOperator):
             app_mysql = mysql_database(host=app.host or "localhost", port=app.port or 3306, user=app.login or "",
                                        password=app.password, database=plan.database,
                                        ssl=json.loads(ssl) if isinstance(ssl, str) else ssl)
-            cut = cutover.Cutover(src=src, dst=dst, plan=plan, run_id=context["run_id"], config=config,
+            cut = Cutover(src=src, dst=dst, plan=plan, run_id=context["run_id"], config=config,
                                   app_mysql=app_mysql, app_sqlite=sqlite_database(str(source_hook.path())),
                                   batch_size=int(context["params"].get("batch_size", 2000)))
             with _locked(dst, plan.database):
@@ -109,7 +108,7 @@ def _reported(context, name: str, data: dict):
         if data:
             directory = report.report_dir(context["run_id"])
             data["report_dir"] = str(directory)
-            paths = report.write(directory, name, data, cutover.markdown(name, data))
+            paths = report.write(directory, name, data, cutover_report.markdown(name, data))
             log.info("report: %s", ", ".join(map(str, paths)))
 
 
@@ -134,7 +133,7 @@ class CaptureChangesOperator(BaseOperator):
             raise CutoverError("no plan from the preflight task of this run: clear 'preflight' first")
         src = SqliteSourceHook(self.sqlite_conn_id).get_conn(read_only=False)
         try:
-            return capture.install(src, Plan.from_json(text), run_id=context["run_id"])
+            return sqlite_capture.install(src, Plan.from_json(text), run_id=context["run_id"])
         finally:
             src.close()
 
@@ -149,7 +148,7 @@ class CutoverPrepareOperator(_CutoverOperator):
                 require_confirmation(params, "SWITCH", cut.plan.database)
             log.info("switch actions configured (Variable %s): %s", SWITCH_VARIABLE,
                      cut.config.describe() or "none")
-            return cutover.prepare(cut, mode=params["mode"])
+            return forward.prepare(cut, mode=params["mode"])
 
 
 class CatchUpOperator(_CutoverOperator):
@@ -158,7 +157,7 @@ class CatchUpOperator(_CutoverOperator):
     def execute(self, context):
         params = context["params"]
         with self.opened(context) as cut:
-            return cutover.catch_up_step(cut, max_lag_changes=int(params["max_lag_changes"]),
+            return forward.catch_up_step(cut, max_lag_changes=int(params["max_lag_changes"]),
                                          timeout=60.0 * float(params["catch_up_timeout_minutes"]))
 
 
@@ -168,7 +167,7 @@ class VerifyLiveOperator(_CutoverOperator):
     def execute(self, context):
         params = context["params"]
         with self.opened(context) as cut:
-            return cutover.verify_live(cut, max_lag_changes=int(params["max_lag_changes"]),
+            return forward.verify_live(cut, max_lag_changes=int(params["max_lag_changes"]),
                                        timeout=60.0 * float(params["catch_up_timeout_minutes"]))
 
 
@@ -184,21 +183,21 @@ class FreezeAndSwitchOperator(_CutoverOperator):
         with self.opened(context) as cut, _reported(context, "cutover", report):
             if params["mode"] == "switch":
                 require_confirmation(params, "SWITCH", cut.plan.database)
-            cutover.freeze_and_switch(
+            forward.freeze_and_switch(
                 cut, live, mode=params["mode"], timeout=float(params["freeze_timeout_seconds"]),
                 max_lag_changes=int(params["max_lag_changes"]),
                 catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]), report=report)
-        return cutover.summary(report)
+        return cutover_report.key_figures(report)
 
 
 class ReleaseOperator(_CutoverOperator):
-    """Teardown: whatever happened before, leave no freeze behind (see cutover.release)."""
+    """Teardown: whatever happened before, leave no freeze behind (see sqlite_to_mysql.cutover.release)."""
 
     ui_color = "#fbe3dc"
 
     def execute(self, context):
         with self.opened(context) as cut:
-            return cutover.release(cut)
+            return release(cut)
 
 
 class RollbackCheckOperator(_CutoverOperator):
@@ -222,7 +221,7 @@ class RollbackOperator(_CutoverOperator):
             rollback.rollback(cut, timeout=float(params["freeze_timeout_seconds"]),
                               max_lag_changes=int(params["max_lag_changes"]),
                               catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]), report=report)
-        return cutover.summary(report)
+        return cutover_report.key_figures(report)
 
 
 class CleanupOperator(_CutoverOperator):
@@ -233,21 +232,3 @@ class CleanupOperator(_CutoverOperator):
         with self.opened(context) as cut:
             require_confirmation(params, "CLEANUP", cut.plan.database)
             return rollback.cleanup(cut, remove_guard=bool(params["remove_guard"]))
-
-
-def verify_with_capture(src, plan: Plan, table: str, verdict: dict, params: dict) -> dict:
-    """Migration DAG, verify task, while capture runs: differences on keys logged since the
-    capture began are pending changes, not losses (cutover_verify.explain_pending)."""
-    result = explain_pending(src, plan.table(table), verdict, max_examples=int(params.get("diff_examples", 20)))
-    if result["pending_differences"]:
-        log.info("%s: %d differing rows are changes made since the copy (%d keys logged): the cutover applies "
-                 "and re-checks them", table, result["pending_differences"], result["pending_changes"])
-    return result
-
-
-def catch_up_for_report(src, dst, plan: Plan, run_id: str) -> dict:
-    """Migration DAG, report task, while capture runs: apply what was captured so the
-    database-wide checks (foreign keys, counters) see one consistent snapshot."""
-    result = catch_up(ForwardSync(src, dst, plan, quarantine_run_id=run_id), max_lag_changes=1000, timeout=600)
-    log.info("applied %d changes captured during the migration before the database checks", result["changes"])
-    return result

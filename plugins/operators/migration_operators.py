@@ -13,8 +13,9 @@ from hooks.mysql_target_hook import MySqlTargetHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_common.session import server_info
 from mysql_hardening import server_settings
-from operators.cutover_operators import PENDING_EXAMPLES, catch_up_for_report, verify_with_capture
-from sqlite_to_mysql import capture, pipeline, report
+from sqlite_to_mysql import pipeline, report
+from sqlite_to_mysql.cutover import sqlite_capture
+from sqlite_to_mysql.cutover.while_migrating import PENDING_EXAMPLES, catch_up_for_report, settle_pending
 from sqlite_to_mysql.errors import PreflightBlocked
 from sqlite_to_mysql.plan import Plan
 from sqlite_to_mysql.planner import Settings
@@ -172,7 +173,8 @@ class VerifyTableOperator(_MigrationOperator):
             verdict = pipeline.verify_one(src, dst, plan, self.table, max_examples=PENDING_EXAMPLES if capturing
                                           else int(context["params"].get("diff_examples", 20)))
             if capturing:  # the application keeps writing: pending changes are not losses
-                verdict = verify_with_capture(src, plan, self.table, verdict, context["params"])
+                verdict = settle_pending(src, plan, self.table, verdict,
+                                         diff_examples=int(context["params"].get("diff_examples", 20)))
             return verdict
         finally:
             dst.close()
@@ -240,11 +242,12 @@ class VerifyDatabaseOperator(_MigrationOperator):
             migration_run, plan = pipeline.stored_plan(dst)
             log.info("verifying %d tables of %s against the plan of migration run %s", len(plan.tables),
                      plan.database, migration_run)
-            capturing = capture.has_tables(src) and capture.phase(src) == capture.CAPTURING
+            capturing = sqlite_capture.has_tables(src) and sqlite_capture.phase(src) == sqlite_capture.CAPTURING
+            shown = int(params.get("diff_examples", 20))
             result = pipeline.verify_all(
-                src, dst, plan, max_examples=PENDING_EXAMPLES if capturing else int(params.get("diff_examples", 20)),
-                settle=(lambda table, verdict: verify_with_capture(src, plan, table, verdict, params)) if capturing
-                else None)
+                src, dst, plan, max_examples=PENDING_EXAMPLES if capturing else shown,
+                settle=(lambda table, verdict: settle_pending(src, plan, table, verdict, diff_examples=shown))
+                if capturing else None)
             result["capture"] = capturing
         finally:
             dst.close()

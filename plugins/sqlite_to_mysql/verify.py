@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import checksums, row_sql, row_transport, target_state
+from sqlite_to_mysql import checksums, row_sql, target_state
 from sqlite_to_mysql.checksums import Digest
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
+from sqlite_to_mysql.row_transport import show_key
 from sqlite_to_mysql.source_schema import qi
 from sqlite_to_mysql.values import excerpt
 
@@ -267,11 +268,11 @@ class TableVerifier:
                         if checksums.canonical(a) != checksums.canonical(b)}
                 if not cols:
                     continue
-                diff = RowDifference(dict(zip(key_names, map(_show_key, s[0]))), "values_differ", cols)
+                diff = RowDifference(dict(zip(key_names, map(show_key, s[0]))), "values_differ", cols)
             elif s:
-                diff = RowDifference(dict(zip(key_names, map(_show_key, s[0]))), "missing_in_target")
+                diff = RowDifference(dict(zip(key_names, map(show_key, s[0]))), "missing_in_target")
             else:
-                diff = RowDifference(dict(zip(key_names, map(_show_key, t[0]))), "extra_in_target")
+                diff = RowDifference(dict(zip(key_names, map(show_key, t[0]))), "extra_in_target")
             self.differing += 1
             if len(self.differences) < self.max_examples:
                 self.differences.append(diff)
@@ -319,4 +320,3 @@ def _show(value) -> str | None:
     return excerpt(value, 120)
 
 
-_show_key = row_transport.show_key  # (cutover_verify shows keys the same way)

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlite_to_mysql import capture
+from sqlite_to_mysql.cutover import sqlite_capture
 from sqlite_to_mysql.declared_types import affinity
 from sqlite_to_mysql.source import open_source
 from sqlite_to_mysql.source_schema import qi
 from sqlite_to_mysql.sqlite_functions import register
-from sqlite_to_mysql.switch import SwitchConfig
+from sqlite_to_mysql.cutover.switch_actions import SwitchConfig
 from sqlite_to_mysql.type_mapping import sqlite_value
 from sqlite_to_mysql.verify import TableVerifier
 from tools.bench import connector
@@ -272,7 +272,7 @@ class Migrated:
     def phase(self) -> str | None:
         conn = sqlite3.connect(self.source)
         try:
-            return capture.read_state(conn).get("phase")
+            return sqlite_capture.read_state(conn).get("phase")
         finally:
             conn.close()
 
@@ -281,12 +281,12 @@ class Migrated:
 
 def switch_over(migrated: Migrated, **config):
     """A complete cutover with nothing writing: the application is on MySQL afterwards."""
-    from sqlite_to_mysql import cutover
+    from sqlite_to_mysql.cutover import forward
 
     cut = migrated.cutover(**config)
-    cutover.prepare(cut)
-    live = cutover.verify_live(cut, max_lag_changes=0, timeout=120)
-    report = cutover.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0,
+    forward.prepare(cut)
+    live = forward.verify_live(cut, max_lag_changes=0, timeout=120)
+    report = forward.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0,
                                        catch_up_timeout=120)
     assert report["outcome"] == "switch", report
     return cut

@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from sqlite_to_mysql import cutover, rollback  # noqa: E402
+from sqlite_to_mysql.cutover import forward, rollback  # noqa: E402
 from sqlite_to_mysql.plan import Plan  # noqa: E402
-from sqlite_to_mysql.switch import SwitchConfig  # noqa: E402
+from sqlite_to_mysql.cutover.switch_actions import SwitchConfig  # noqa: E402
 from tools.bench_cutover import open_cutover  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def main(path: str) -> None:
     if job.get("step") == "rollback":
         rollback.rollback(cut, timeout=job["timeout"], max_lag_changes=0, catch_up_timeout=120)
     else:
-        cutover.freeze_and_switch(cut, job["live"], mode="switch", timeout=job["timeout"], max_lag_changes=0,
+        forward.freeze_and_switch(cut, job["live"], mode="switch", timeout=job["timeout"], max_lag_changes=0,
                                   catch_up_timeout=120)
 
 

@@ -808,7 +808,7 @@ def check_catch_up(path: Path, params: dict, policy: str) -> list[str]:
     import MySQLdb
 
     from sqlite_to_mysql import pipeline
-    from sqlite_to_mysql.catchup import ForwardSync, catch_up
+    from sqlite_to_mysql.cutover.catchup import ForwardSync, catch_up
     from sqlite_to_mysql.errors import PreflightBlocked
     from sqlite_to_mysql.planner import Settings
     from sqlite_to_mysql.source import open_source

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sqlite_to_mysql import cutover, freeze, target_capture
+from sqlite_to_mysql.cutover import forward, freeze, mysql_capture
 
 from tests.support.cutover_app import Writer, missing_writes, verify_all
 
@@ -31,14 +31,14 @@ def test_every_write_committed_during_migration_and_cutover_reaches_mysql(app_db
         migrated = migrate(app_db)
         assert migrated.migration["pending_differences"] >= 0
         cut = migrated.cutover()
-        cutover.prepare(cut)
-        caught = cutover.catch_up_step(cut, max_lag_changes=50, timeout=300)
-        live = cutover.verify_live(cut, max_lag_changes=50, timeout=300)
-        rehearsal = cutover.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=50,
+        forward.prepare(cut)
+        caught = forward.catch_up_step(cut, max_lag_changes=50, timeout=300)
+        live = forward.verify_live(cut, max_lag_changes=50, timeout=300)
+        rehearsal = forward.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=50,
                                               catch_up_timeout=300)
         after_rehearsal = writer.committed
         wait_for(lambda: writer.committed >= after_rehearsal + 20, "writes after the rehearsal's unfreeze")
-        switched = cutover.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=50,
+        switched = forward.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=50,
                                              catch_up_timeout=300)
         refused = writer.refused
         wait_for(lambda: writer.refused > refused, "the guard to refuse a write")
@@ -50,7 +50,7 @@ def test_every_write_committed_during_migration_and_cutover_reaches_mysql(app_db
     assert switched["outcome"] == "switch" and switched["verification"]["ok"]
     assert switched["frozen_seconds"] > 0 and switched["changes_applied"] >= switched["drain"]["changes"]
     dst = migrated.mysql()
-    steps = {e["step"]: e for e in target_capture.journal(dst)}
+    steps = {e["step"]: e for e in mysql_capture.journal(dst)}
     assert steps["switch"]["seconds"] == pytest.approx(switched["frozen_seconds"], abs=1e-3)
     assert steps["rehearsal"]["detail"]["outcome"] == "rehearsal"
 
@@ -67,10 +67,10 @@ def test_without_writes_the_live_pass_settles_every_range_so_the_freeze_rechecks
     the freeze, and the freeze would last as long as a full verification."""
     migrated = migrate(app_db)
     cut = migrated.cutover()
-    cutover.prepare(cut)
-    live = cutover.verify_live(cut, max_lag_changes=0, timeout=120)
+    forward.prepare(cut)
+    live = forward.verify_live(cut, max_lag_changes=0, timeout=120)
     assert live["suspect_ranges"] == 0, {t: v["suspects"] for t, v in live["tables"].items() if v["suspects"]}
-    rehearsal = cutover.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=0,
+    rehearsal = forward.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=0,
                                           catch_up_timeout=60)
     check = rehearsal["verification"]
     assert check["ok"] and check["ranges_checked"] == 0 and check["keys_checked"] == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, freeze, target_capture
+from sqlite_to_mysql.cutover import freeze, mysql_capture, sqlite_capture
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -54,9 +54,9 @@ def test_rehearsal_runs_every_step_and_leaves_the_application_on_sqlite(cutover_
     report = json.loads(reports[0].read_text())
     assert report["outcome"] == "rehearsal" and report["verification"]["ok"]
     assert report["frozen_seconds"] > 0
-    assert migrated.phase() == capture.CAPTURING and not (tmp_path / "app.env").exists()
+    assert migrated.phase() == sqlite_capture.CAPTURING and not (tmp_path / "app.env").exists()
     migrated.app().execute("UPDATE kv SET v = 'writable' WHERE k = 'key 1'")  # not frozen any more
-    steps = [e["step"] for e in target_capture.journal(migrated.mysql())]
+    steps = [e["step"] for e in mysql_capture.journal(migrated.mysql())]
     assert steps == ["prepare", "catch_up", "verify_live", "rehearsal"]
 
 
@@ -66,9 +66,9 @@ def test_switch_without_confirmation_is_refused_before_any_freeze(cutover_dag, t
     log = out.stdout + out.stderr
     assert out.returncode != 0
     assert f"this run needs the confirmation 'SWITCH {migrated.database}'" in log
-    assert migrated.phase() == capture.CAPTURING and not (tmp_path / "app.env").exists()
+    assert migrated.phase() == sqlite_capture.CAPTURING and not (tmp_path / "app.env").exists()
     assert not list((tmp_path / "reports").glob("*/cutover.json"))
-    assert target_capture.existing_triggers(migrated.mysql(), "ckb") == {}  # prepare stopped at once
+    assert mysql_capture.existing_triggers(migrated.mysql(), "ckb") == {}  # prepare stopped at once
 
 
 def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_path):
@@ -76,7 +76,7 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
     database = migrated.database
     switched = run({"mode": "switch", "confirm": f"SWITCH {database}"})
     assert switched.returncode == 0, (switched.stdout + switched.stderr)[-4000:]
-    assert migrated.phase() == capture.SWITCHED
+    assert migrated.phase() == sqlite_capture.SWITCHED
     assert f"/{database}" in (tmp_path / "app.env").read_text()
 
     dst = migrated.mysql()
@@ -86,7 +86,7 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
     dst.commit()
 
     refused = run({"confirm": "ROLLBACK something_else"}, "sqlite_to_mysql_rollback")
-    assert refused.returncode != 0 and migrated.phase() == capture.SWITCHED
+    assert refused.returncode != 0 and migrated.phase() == sqlite_capture.SWITCHED
     rolled = run({"confirm": f"ROLLBACK {database}"}, "sqlite_to_mysql_rollback")
     assert rolled.returncode == 0, (rolled.stdout + rolled.stderr)[-4000:]
     app = migrated.app()
@@ -98,10 +98,10 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
     cleaned = run({"confirm": f"CLEANUP {database}"}, "sqlite_to_mysql_cutover_cleanup")
     assert cleaned.returncode == 0, (cleaned.stdout + cleaned.stderr)[-4000:]
     with sqlite3.connect(migrated.source) as check:
-        assert not capture.has_tables(check)
+        assert not sqlite_capture.has_tables(check)
         assert not [name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
     mysql = migrated.mysql()
-    assert target_capture.existing_triggers(mysql, "ck") == {}  # capture gone
+    assert mysql_capture.existing_triggers(mysql, "ck") == {}  # capture gone
     assert freeze.target_blocks(mysql) == {"freeze": 0, "guard": 1}  # MySQL, which the app left, stays read-only
     with pytest.raises(MySQLdb.OperationalError, match=re.escape(freeze.TARGET_GUARD_MESSAGE)):
         mysql.cursor().execute("UPDATE kv SET v = 'late' WHERE k = 'key 2'")
@@ -126,8 +126,8 @@ def test_a_switch_that_fails_ends_the_run_failed_while_release_still_runs_and_th
               switch={"settings_file": str(tmp_path / "app.env"), "command": ["false"]})
     log = out.stdout + out.stderr
     assert out.returncode != 0, log[-4000:]
-    assert migrated.phase() == capture.CAPTURING
-    steps = [e["step"] for e in target_capture.journal(migrated.mysql())]
+    assert migrated.phase() == sqlite_capture.CAPTURING
+    steps = [e["step"] for e in mysql_capture.journal(migrated.mysql())]
     assert steps[:3] == ["prepare", "catch_up", "verify_live"] and "rollback" in steps
     assert final_state(log, "freeze_and_switch") == "failed" and final_state(log, "release") == "success", log[-6000:]
     reports = list((tmp_path / "reports").glob("*/cutover.json"))
@@ -148,7 +148,7 @@ def test_a_rollback_refused_after_cleanup_ends_the_run_failed(cutover_dag, tmp_p
     log = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "the rollback window is closed" in log, log[-4000:]
     assert final_state(log, "rollback") == "failed" and final_state(log, "release") == "success", log[-6000:]
-    assert migrated.phase() == capture.SWITCHED
+    assert migrated.phase() == sqlite_capture.SWITCHED
 
 
 def test_the_migration_with_capture_reports_changes_made_meanwhile_as_pending_never_ok(

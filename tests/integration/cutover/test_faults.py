@@ -19,8 +19,10 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, cutover, freeze, rollback, target_capture
-from sqlite_to_mysql.cutover_errors import FreezeTimeout
+from sqlite_to_mysql.cutover import forward, freeze, mysql_capture, rollback, sqlite_capture
+from sqlite_to_mysql.cutover import report as cutover_report
+from sqlite_to_mysql.cutover.errors import FreezeTimeout
+from sqlite_to_mysql.cutover.release import release
 
 from tests.support.cutover_app import switch_over, verify_all
 
@@ -49,7 +51,7 @@ def refusal(app: sqlite3.Connection) -> str | None:
 def frozen_message(migrated) -> str:
     """The refusal the freeze in place gives: it names its own deadline."""
     with sqlite3.connect(migrated.source) as conn:
-        return freeze.freeze_message(float(capture.read_state(conn)["freeze_deadline"]))
+        return freeze.freeze_message(float(sqlite_capture.read_state(conn)["freeze_deadline"]))
 
 
 class StalledReads:
@@ -78,8 +80,8 @@ class StalledReads:
 
 def prepared(migrated, run_id: str):
     cut = migrated.cutover(run_id=run_id)
-    cutover.prepare(cut)
-    return cut, cutover.verify_live(cut, max_lag_changes=0, timeout=120)
+    forward.prepare(cut)
+    return cut, forward.verify_live(cut, max_lag_changes=0, timeout=120)
 
 
 def start_cutover_process(migrated, live: dict | None, *, run_id: str, timeout: float, step: str = "switch",
@@ -102,11 +104,11 @@ def kill(process: subprocess.Popen) -> None:
 def finish_cutover(migrated, run_id: str) -> dict:
     """A rerun from its first step; returns what its prepare resolved."""
     cut, live = prepared(migrated, run_id)
-    report = cutover.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0,
+    report = forward.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0,
                                        catch_up_timeout=120)
     assert report["outcome"] == "switch" and report["verification"]["ok"]
     assert verify_all(migrated.source, migrated.mysql(), migrated.plan) == []
-    return target_capture.journal(cut.dst, run_id)[0]["detail"]
+    return mysql_capture.journal(cut.dst, run_id)[0]["detail"]
 
 
 def killed_inside_the_freeze(migrated, *, timeout: float) -> None:
@@ -114,7 +116,7 @@ def killed_inside_the_freeze(migrated, *, timeout: float) -> None:
     _cut, live = prepared(migrated, "first")
     stall = StalledReads(migrated)
     process = start_cutover_process(migrated, live, run_id="first", timeout=timeout)
-    wait_for(lambda: migrated.phase() == capture.FROZEN or process.poll() is not None, "the freeze")
+    wait_for(lambda: migrated.phase() == sqlite_capture.FROZEN or process.poll() is not None, "the freeze")
     assert process.poll() is None, process.stdout.read().decode()
     assert refusal(migrated.app()) == frozen_message(migrated)
     kill(process)
@@ -127,7 +129,7 @@ def test_killed_inside_the_freeze_the_rerun_releases_it_and_completes(app_db, mi
     killed_inside_the_freeze(migrated, timeout=600)
 
     # nobody is left to lift it, and its deadline is far: still frozen, never switched
-    assert migrated.phase() == capture.FROZEN and refusal(app) == frozen_message(migrated)
+    assert migrated.phase() == sqlite_capture.FROZEN and refusal(app) == frozen_message(migrated)
     assert not (migrated.tmp / "app.env").exists()
 
     prepare_journal = finish_cutover(migrated, "rerun")
@@ -144,13 +146,13 @@ def test_killed_after_the_point_of_no_return_the_rerun_undoes_the_switch(app_db,
                                     command=["sh", "-c", f"touch {started}; exec sleep 600"])
     wait_for(lambda: started.exists() or process.poll() is not None, "the switch command")
     kill(process)
-    assert migrated.phase() == capture.SWITCHING
+    assert migrated.phase() == sqlite_capture.SWITCHING
     assert refusal(app) == freeze.SOURCE_GUARD_MESSAGE  # SQLite guarded; the app may be half-switched
 
     cut = migrated.cutover(run_id="rerun")
-    released = cutover.release(cut)
+    released = release(cut)
     assert released["action"] == "undid interrupted switch"
-    assert migrated.phase() == capture.CAPTURING
+    assert migrated.phase() == sqlite_capture.CAPTURING
     assert f"DATABASE_URL=sqlite:///{app_db}" in (migrated.tmp / "app.env").read_text()
     assert refusal(app) is None  # back on SQLite, writable; the write is captured for the next try
 
@@ -170,23 +172,23 @@ def test_a_freeze_past_its_deadline_lifts_itself_and_the_run_fails_loudly(app_db
 
     def run() -> None:
         try:
-            cutover.freeze_and_switch(cut, live, mode="switch", timeout=3, max_lag_changes=0, catch_up_timeout=120)
+            forward.freeze_and_switch(cut, live, mode="switch", timeout=3, max_lag_changes=0, catch_up_timeout=120)
         except BaseException as exc:  # noqa: BLE001 - the test asserts on it
             outcome["error"] = exc
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
-    wait_for(lambda: migrated.phase() == capture.FROZEN or not worker.is_alive(), "the freeze")
+    wait_for(lambda: migrated.phase() == sqlite_capture.FROZEN or not worker.is_alive(), "the freeze")
     # the cutover is stuck inside its freeze; once the deadline passes, writes go through anyway
     wait_for(lambda: refusal(app) is None, "the freeze to lift itself", timeout=60)
-    assert worker.is_alive() and migrated.phase() == capture.FROZEN
+    assert worker.is_alive() and migrated.phase() == sqlite_capture.FROZEN
     stall.release()
     worker.join(60)
 
     assert isinstance(outcome.get("error"), FreezeTimeout), outcome
-    assert migrated.phase() == capture.CAPTURING and not capture.our_triggers(app, "f")
+    assert migrated.phase() == sqlite_capture.CAPTURING and not sqlite_capture.our_triggers(app, "f")
     assert not (migrated.tmp / "app.env").exists()
-    failed = [e for e in target_capture.journal(migrated.mysql(), "slow") if e["step"] == "freeze_failed"]
+    failed = [e for e in mysql_capture.journal(migrated.mysql(), "slow") if e["step"] == "freeze_failed"]
     assert len(failed) == 1 and "deadline" in failed[0]["detail"]["error"]
 
 
@@ -197,13 +199,13 @@ def test_a_freeze_lifted_by_its_deadline_is_reported_with_its_duration_by_the_ne
     app = migrated.app()
     killed_inside_the_freeze(migrated, timeout=5)
     with sqlite3.connect(migrated.source) as conn:
-        state = capture.read_state(conn)
+        state = sqlite_capture.read_state(conn)
     frozen_at, deadline = float(state["frozen_at"]), float(state["freeze_deadline"])
     wait_for(lambda: refusal(app) is None, "the freeze to lift itself at its deadline", timeout=60)
 
     caplog.set_level("INFO", logger="sqlite_to_mysql")
     cut, live = prepared(migrated, "next")
-    report = cutover.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=0,
+    report = forward.freeze_and_switch(cut, live, mode="rehearsal", timeout=60, max_lag_changes=0,
                                        catch_up_timeout=120)
     released = report["released"]
     assert len(released) == 1 and released[0]["left_by"] == "first" and released[0]["lifted_by_deadline"]
@@ -211,7 +213,7 @@ def test_a_freeze_lifted_by_its_deadline_is_reported_with_its_duration_by_the_ne
     assert released[0]["until"] == freeze.utc(deadline) and released[0]["frozen_at"] == freeze.utc(frozen_at)
     line = next(r.getMessage() for r in caplog.records if "left by run first" in r.getMessage())
     assert f"{deadline - frozen_at:.1f}s" in line and freeze.utc(frozen_at) in line and freeze.utc(deadline) in line
-    text = cutover.markdown("cutover", report)
+    text = cutover_report.markdown("cutover", report)
     assert f"held the application's writes for {deadline - frozen_at:.1f}s" in text and freeze.utc(deadline) in text
 
 
@@ -229,7 +231,7 @@ def test_a_rollback_killed_inside_its_mysql_freeze_is_reported_with_its_duration
     kill(process)
     stall.release()
     with sqlite3.connect(migrated.source) as conn:
-        state = capture.read_state(conn)
+        state = sqlite_capture.read_state(conn)
     frozen_at, deadline = float(state["target_frozen_at"]), float(state["target_freeze_deadline"])
     wait_for(lambda: mysql_write(app) is None, "MySQL's freeze to lift itself at its deadline", timeout=60)
 
@@ -237,8 +239,8 @@ def test_a_rollback_killed_inside_its_mysql_freeze_is_reported_with_its_duration
     rollback.check(cut)  # the rollback DAG's first step
     result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
     released = result["released"]
-    assert result["verification"]["ok"] and migrated.phase() == capture.CAPTURING
-    assert f"held the application's writes for {deadline - frozen_at:.1f}s" in cutover.markdown("rollback", result)
+    assert result["verification"]["ok"] and migrated.phase() == sqlite_capture.CAPTURING
+    assert f"held the application's writes for {deadline - frozen_at:.1f}s" in cutover_report.markdown("rollback", result)
     assert released and released[0]["action"] == "released MySQL freeze" and released[0]["lifted_by_deadline"]
     assert released[0]["left_by"] == "dying rollback"
     assert released[0]["held_seconds"] == pytest.approx(deadline - frozen_at, abs=0.01)

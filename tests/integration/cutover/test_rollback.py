@@ -9,9 +9,9 @@ import time
 import MySQLdb
 import pytest
 
-from sqlite_to_mysql import capture, cutover_verify, freeze, rollback
-from sqlite_to_mysql.catchup import BackwardSync
-from sqlite_to_mysql.cutover_errors import CutoverError
+from sqlite_to_mysql.cutover import freeze, rollback, sqlite_capture, verification
+from sqlite_to_mysql.cutover.catchup import BackwardSync
+from sqlite_to_mysql.cutover.errors import CutoverError
 
 from tests.support.cutover_app import LINES, switch_over, verify_all
 
@@ -61,7 +61,7 @@ def test_rollback_brings_every_mysql_write_back_once_and_sqlite_takes_writes_aga
     result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
 
     assert result["verification"]["ok"] and result["changes_applied"] > 0
-    assert migrated.phase() == capture.CAPTURING
+    assert migrated.phase() == sqlite_capture.CAPTURING
     assert verify_all(app_db, migrated.mysql(), migrated.plan) == []  # every row, every count
     app = migrated.app()
     one = lambda sql, *args: app.execute(sql, args).fetchone()  # noqa: E731
@@ -124,13 +124,13 @@ def test_a_rollback_repairs_what_an_earlier_attempt_wrote_wrong_and_a_failure_na
     for _name, sql in guards:
         wrong.execute(sql)
 
-    check = cutover_verify.check_rolled_back(cut.src, cut.dst, cut.plan)
+    check = verification.check_rolled_back(cut.src, cut.dst, cut.plan)
     assert not check["ok"]
-    assert re.search(r"item: \{'id': 5\} values_differ in name", cutover_verify.failures(check)), \
-        cutover_verify.failures(check)
+    assert re.search(r"item: \{'id': 5\} values_differ in name", verification.failures(check)), \
+        verification.failures(check)
 
     result = rollback.rollback(cut, timeout=60, max_lag_changes=0, catch_up_timeout=120)
-    assert result["verification"]["ok"] and migrated.phase() == capture.CAPTURING
+    assert result["verification"]["ok"] and migrated.phase() == sqlite_capture.CAPTURING
     assert migrated.app().execute("SELECT name FROM item WHERE id = 5").fetchone() == ("renamed on mysql",)
 
 

@@ -23,9 +23,9 @@ import pytest
 import MySQLdb
 from hypothesis import HealthCheck, given, reject, settings, strategies as st
 
-from sqlite_to_mysql import rollback
-from sqlite_to_mysql.catchup import BackwardSync, catch_up
-from sqlite_to_mysql.cutover_verify import check_rolled_back, failures
+from sqlite_to_mysql.cutover import rollback
+from sqlite_to_mysql.cutover.catchup import BackwardSync, catch_up
+from sqlite_to_mysql.cutover.verification import check_rolled_back, failures
 from sqlite_to_mysql.errors import TypeConflictError
 
 from tests.support.cutover_app import switch_over

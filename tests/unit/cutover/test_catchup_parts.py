@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from sqlite_to_mysql import capture
-from sqlite_to_mysql.catchup import mysql_key, sqlite_in
-from sqlite_to_mysql.cutover_verify import decode, encode, explain_pending
+from sqlite_to_mysql.cutover import sqlite_capture
+from sqlite_to_mysql.cutover.catchup import mysql_key, sqlite_in
+from sqlite_to_mysql.cutover.verification import decode, encode, explain_pending
 from sqlite_to_mysql.plan import ColumnPlan
 from sqlite_to_mysql.type_mapping import parse_override, sqlite_value
 from sqlite_to_mysql.values import ValueConflict
@@ -127,7 +127,7 @@ def verdict(differences, *, differing=None, source_rows=5, target_rows=5):
 
 def test_differences_on_keys_changed_since_capture_are_pending_not_lost(source, app):
     _path, conn, plan = source
-    capture.install(conn, plan, run_id="run1")
+    sqlite_capture.install(conn, plan, run_id="run1")
     app.execute("UPDATE pairs SET note = 'changed' WHERE a = 'x' AND b = 1")
     app.execute("INSERT INTO pairs VALUES ('new', 5, 'inserted')")
     tp = plan.table("pairs")

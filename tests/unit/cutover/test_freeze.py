@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from sqlite_to_mysql import capture, freeze
-from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout
+from sqlite_to_mysql.cutover import freeze, sqlite_capture
+from sqlite_to_mysql.cutover.errors import CutoverError, FreezeTimeout
 
 
 @pytest.fixture
 def armed(source):
     _path, conn, plan = source
-    capture.install(conn, plan, run_id="run1")
+    sqlite_capture.install(conn, plan, run_id="run1")
     return conn, plan
 
 
@@ -37,10 +37,10 @@ def test_freeze_refuses_every_write_with_its_reason_and_keeps_reads(armed, app):
     for statement in WRITES:
         assert refused(app, statement) == freeze.freeze_message(deadline)
     assert app.execute("SELECT count(*) FROM nokey").fetchone()[0] == 4
-    assert capture.phase(conn) == capture.FROZEN
+    assert sqlite_capture.phase(conn) == sqlite_capture.FROZEN
     assert freeze.unfreeze_source(conn) == 3 * len(plan.tables)
     assert all(refused(app, s) is None for s in WRITES)
-    assert capture.phase(conn) == capture.CAPTURING
+    assert sqlite_capture.phase(conn) == sqlite_capture.CAPTURING
 
 
 def test_a_timed_freeze_lifts_itself_at_its_deadline_without_anyone(armed, app):
@@ -58,10 +58,10 @@ def test_the_switch_turns_the_freeze_into_a_guard(armed, app):
     conn, plan = armed
     freeze.freeze_source(conn, plan, deadline=time.time() + 600, run_id="c1")
     freeze.commit_switch(conn, plan, applied_seq=0)
-    assert capture.phase(conn) == capture.SWITCHING
+    assert sqlite_capture.phase(conn) == sqlite_capture.SWITCHING
     assert refused(app, WRITES[0]) == freeze.SOURCE_GUARD_MESSAGE
-    assert capture.our_triggers(conn, "f") == {}
-    assert len(capture.our_triggers(conn, "g")) == 3 * len(plan.tables)
+    assert sqlite_capture.our_triggers(conn, "f") == {}
+    assert len(sqlite_capture.our_triggers(conn, "g")) == 3 * len(plan.tables)
 
 
 def test_no_switch_past_the_deadline(armed, app):
@@ -70,7 +70,7 @@ def test_no_switch_past_the_deadline(armed, app):
     time.sleep(0.3)
     with pytest.raises(FreezeTimeout):
         freeze.commit_switch(conn, plan, applied_seq=0)
-    assert capture.phase(conn) == capture.FROZEN and not capture.our_triggers(conn, "g")
+    assert sqlite_capture.phase(conn) == sqlite_capture.FROZEN and not sqlite_capture.our_triggers(conn, "g")
 
 
 def test_no_switch_with_a_change_not_yet_applied(armed, app):
@@ -79,9 +79,9 @@ def test_no_switch_with_a_change_not_yet_applied(armed, app):
     freeze.freeze_source(conn, plan, deadline=time.time() + 600, run_id="c1")
     with pytest.raises(CutoverError, match="changes were logged after the last one applied"):
         freeze.commit_switch(conn, plan, applied_seq=0)
-    newest = capture.changes_after(conn, 0)[2]
+    newest = sqlite_capture.changes_after(conn, 0)[2]
     freeze.commit_switch(conn, plan, applied_seq=newest)
-    assert capture.phase(conn) == capture.SWITCHING
+    assert sqlite_capture.phase(conn) == sqlite_capture.SWITCHING
 
 
 def test_freezing_needs_capture_running(armed):

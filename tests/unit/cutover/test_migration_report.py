@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from sqlite_to_mysql import capture, pipeline, report
-from sqlite_to_mysql.cutover_verify import explain_pending
+from sqlite_to_mysql import pipeline, report
+from sqlite_to_mysql.cutover import sqlite_capture
+from sqlite_to_mysql.cutover.verification import explain_pending
 from sqlite_to_mysql.errors import MigrationDataLoss
 
 
@@ -24,7 +25,7 @@ def verdict(table, differences, *, source_rows, target_rows):
 def captured(source, app):
     """`pairs` got a new row and a changed one after the copy; the rest did not change."""
     _path, conn, plan = source
-    capture.install(conn, plan, run_id="run1")
+    sqlite_capture.install(conn, plan, run_id="run1")
     app.execute("UPDATE pairs SET note = 'changed' WHERE a = 'x' AND b = 1")
     app.execute("INSERT INTO pairs VALUES ('new', 5, 'inserted')")
     changed = [{"key": {"a": "x", "b": 1}, "kind": "values_differ", "columns": {}},

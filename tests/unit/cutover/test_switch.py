@@ -12,12 +12,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from mysql_common.errors import ConfigurationError
-from sqlite_to_mysql import switch
-from sqlite_to_mysql.cutover_errors import SwitchFailed
-from sqlite_to_mysql.switch import SwitchConfig
+from sqlite_to_mysql.cutover import switch_actions
+from sqlite_to_mysql.cutover.errors import SwitchFailed
+from sqlite_to_mysql.cutover.switch_actions import SwitchConfig
 
 PASSWORD = "p@ss:w/rd#1"
-MYSQL = switch.mysql_database(host="db.example", port=3307, user="shop", password=PASSWORD, database="shop db",
+MYSQL = switch_actions.mysql_database(host="db.example", port=3307, user="shop", password=PASSWORD, database="shop db",
                               ssl={"ca": "/etc/ca.pem"})
 
 
@@ -25,7 +25,7 @@ def test_env_file_is_replaced_atomically_private_and_names_the_database(tmp_path
     path = tmp_path / "app.env"
     path.write_text("DATABASE_URL=sqlite:////old\n")
     config = SwitchConfig(settings_file=str(path), env_var="SHOP_DATABASE_URL")
-    done = switch.apply(config, MYSQL, run_id="r1", event="switch")
+    done = switch_actions.apply(config, MYSQL, run_id="r1", event="switch")
     line = [x for x in path.read_text().splitlines() if not x.startswith("#")]
     assert line == ["SHOP_DATABASE_URL=mysql://shop:p%40ss%3Aw%2Frd%231@db.example:3307/shop%20db?"
                     "charset=utf8mb4&ssl_ca=%2Fetc%2Fca.pem"]
@@ -36,7 +36,7 @@ def test_env_file_is_replaced_atomically_private_and_names_the_database(tmp_path
 
 def test_django_settings_module_defines_the_databases_the_app_needs(tmp_path):
     path = tmp_path / "database_settings.py"
-    switch.apply(SwitchConfig(settings_file=str(path), settings_format="django"), MYSQL, run_id="r1",
+    switch_actions.apply(SwitchConfig(settings_file=str(path), settings_format="django"), MYSQL, run_id="r1",
                  event="switch")
     scope: dict = {}
     exec(path.read_text(), scope)
@@ -46,8 +46,8 @@ def test_django_settings_module_defines_the_databases_the_app_needs(tmp_path):
     assert default["OPTIONS"]["charset"] == "utf8mb4" and "STRICT_ALL_TABLES" in default["OPTIONS"]["init_command"]
     assert default["OPTIONS"]["ssl"] == {"ca": "/etc/ca.pem"}
     back = tmp_path / "back.json"
-    switch.apply(SwitchConfig(settings_file=str(back), settings_format="json"),
-                 switch.sqlite_database("/srv/app/db.sqlite3"), run_id="r2", event="rollback")
+    switch_actions.apply(SwitchConfig(settings_file=str(back), settings_format="json"),
+                 switch_actions.sqlite_database("/srv/app/db.sqlite3"), run_id="r2", event="rollback")
     data = json.loads(back.read_text())
     assert data["DATABASE_URL"] == "sqlite:////srv/app/db.sqlite3"
     assert data["DATABASES"]["default"] == {"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/app/db.sqlite3"}
@@ -59,12 +59,12 @@ def test_command_gets_the_target_and_a_failure_lists_what_was_already_done(tmp_p
               f"'S2M_RUN_ID')}}, open({str(seen)!r}, 'w')); print('reloaded', os.environ['S2M_DATABASE_URL']); "
               "sys.exit(int(os.environ['S2M_TARGET'] == 'sqlite'))")
     config = SwitchConfig(settings_file=str(tmp_path / "app.env"), command=[sys.executable, "-c", script])
-    done = switch.apply(config, MYSQL, run_id="r1", event="switch")
+    done = switch_actions.apply(config, MYSQL, run_id="r1", event="switch")
     assert json.loads(seen.read_text())["S2M_TARGET"] == "mysql"
     assert [d["action"] for d in done] == ["settings_file", "command"]
     assert PASSWORD not in json.dumps(done)  # the command printed the URL: redacted
     with pytest.raises(SwitchFailed) as failed:
-        switch.apply(config, switch.sqlite_database(str(tmp_path / "x.sqlite3")), run_id="r2", event="rollback")
+        switch_actions.apply(config, switch_actions.sqlite_database(str(tmp_path / "x.sqlite3")), run_id="r2", event="rollback")
     assert "exited with 1" in str(failed.value) and "'action': 'settings_file'" in str(failed.value)
 
 
@@ -84,7 +84,7 @@ def test_webhook_is_told_the_target_but_never_the_credentials():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/hook"
-        done = switch.apply(SwitchConfig(webhook=url), MYSQL, run_id="r1", event="switch")
+        done = switch_actions.apply(SwitchConfig(webhook=url), MYSQL, run_id="r1", event="switch")
         assert received == [{"event": "switch", "target": "mysql", "database": "shop db", "run_id": "r1"}]
         assert done[0]["status"] == 204
     finally:
@@ -147,7 +147,7 @@ def hook():
 
 
 def problems(config: SwitchConfig) -> dict:
-    return {c["action"]: c["problem"] for c in switch.check(config, run_id="r1") if not c["ok"]}
+    return {c["action"]: c["problem"] for c in switch_actions.check(config, run_id="r1") if not c["ok"]}
 
 
 def _plain_file(tmp):
@@ -166,7 +166,7 @@ def test_every_configured_action_is_checked_without_being_performed(tmp_path, ho
     url, seen = hook(200, 204)
     config = SwitchConfig(settings_file=str(settings), command=[str(reload), "now"], webhook=url,
                           maintenance_on=["true"], maintenance_off=["sh", "-c", "exit 0"])
-    checks = switch.check(config, run_id="r1")
+    checks = switch_actions.check(config, run_id="r1")
     assert [(c["action"], c["ok"]) for c in checks] == [("settings_file", True), ("command", True), ("webhook", True),
                                                         ("maintenance_on", True), ("maintenance_off", True)]
     assert list(settings.parent.iterdir()) == []  # the trial file was created and removed

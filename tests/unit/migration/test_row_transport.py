@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqlite_to_mysql import row_sql, row_transport
-from sqlite_to_mysql.catchup import sqlite_in
+from sqlite_to_mysql.cutover.catchup import sqlite_in
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
 from sqlite_to_mysql.planner import ways_out
 

@@ -15,7 +15,8 @@ from data_state import page, readers, svg
 from mysql_backup.manifest import Layout
 from mysql_backup.verify import verify_backups
 from mysql_hardening import incidents
-from sqlite_to_mysql import cutover, report
+from sqlite_to_mysql import report
+from sqlite_to_mysql.cutover import report as cutover_report
 from tests.support.data_state_fixtures import AFTER_RESET, DRILL_RTOS, MISSING, RESET_EPOCH, SERVER, \
     write_backup_history, write_reset
 from tests.unit.backup.backup_builders import EPOCH
@@ -130,7 +131,7 @@ def test_cutover_runs_show_freeze_changes_and_approvals(tmp_path):
     directory = tmp_path / "run1"
     result = {"mode": "switch", "outcome": "switched", "frozen_seconds": 0.21, "catch_up": {"changes": 120},
               "drain": {"changes": 3}, "switch": [{"action": "settings_file", "path": "/srv/db.json"}]}
-    report.write(directory, "cutover", result, cutover.markdown("cutover", result))
+    report.write(directory, "cutover", result, cutover_report.markdown("cutover", result))
     journal.record(directory, journal.entry(
         dag_id="sqlite_to_mysql_cutover", run_id="r", task_id="approve_switch", try_number=1,
         decision=journal.APPROVED, by={"id": "alice", "name": "alice"}, at=datetime(2026, 3, 1, tzinfo=timezone.utc),

@@ -32,10 +32,13 @@ from urllib.parse import quote as urlquote, urlencode
 
 from mysql_common.errors import ConfigurationError, redact
 from mysql_common.session import STRICT_SQL_MODE
-from sqlite_to_mysql.cutover_errors import SwitchFailed
+from sqlite_to_mysql.cutover.errors import SwitchFailed
 
 log = logging.getLogger(__name__)
 FORMATS = ("env", "django", "json")
+# what check() proves of each action, in the words of the reports
+CAN = {"settings_file": "can be written", "command": "can be run", "webhook": "answers",
+       "maintenance_on": "can be run", "maintenance_off": "can be run"}
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,14 @@ import time
 from dataclasses import asdict
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import capture, target_capture, target_state
-from sqlite_to_mysql.capture import key_columns
-from sqlite_to_mysql.catchup import chunks, key_param, mysql_in, mysql_key, sqlite_in, sqlite_match
+from sqlite_to_mysql import target_state
+from sqlite_to_mysql.cutover import mysql_capture, sqlite_capture
+from sqlite_to_mysql.cutover.sqlite_capture import key_columns
+from sqlite_to_mysql.cutover.catchup import chunks, key_param, mysql_in, mysql_key, sqlite_in, sqlite_match
 from sqlite_to_mysql.plan import Plan, TablePlan
 from sqlite_to_mysql.source_schema import qi
-from sqlite_to_mysql.verify import TableVerifier, _show_key
+from sqlite_to_mysql.row_transport import show_key
+from sqlite_to_mysql.verify import TableVerifier
 
 
 class _LiveVerifier(TableVerifier):
@@ -79,7 +81,7 @@ def decode(value):
     return value
 
 
-def verify_live(src, dst, plan: Plan, *, baseline_seq: int) -> dict:
+def verify_while_writing(src, dst, plan: Plan, *, baseline_seq: int) -> dict:
     """Every table's checksums while the application writes (see module doc)."""
     tables = {}
     for tp in plan.tables:
@@ -110,7 +112,7 @@ def check_frozen(src, dst, plan: Plan, live: dict, *, max_examples: int = 20) ->
         if info is None:  # not checked live: the whole table, row by row
             return [(None, None)], []
         ranges = [(decode(lo), decode(hi)) for lo, hi in info["suspects"]]
-        keys = capture.changed_keys(src, tp, live["baseline_seq"])
+        keys = sqlite_capture.changed_keys(src, tp, live["baseline_seq"])
         preds = []
         for chunk in chunks(keys):
             targets = [k for k in (mysql_key(tp, key) for key in chunk) if k is not None]
@@ -127,7 +129,7 @@ def check_rolled_back(src, dst, plan: Plan, *, max_examples: int = 20) -> dict:
     def work(tp: TablePlan):
         preds = []
         cols = key_columns(tp)
-        for chunk in chunks(target_capture.logged_keys(dst, tp)):
+        for chunk in chunks(mysql_capture.logged_keys(dst, tp)):
             params = [tuple(key_param(c, v) for c, v in zip(cols, key)) for key in chunk]
             preds.append((len(chunk), sqlite_match(tp, chunk), mysql_in(tp.key_target, params)))
         return [], preds
@@ -194,7 +196,7 @@ def explain_pending(src, tp: TablePlan, verdict: dict, *, max_examples: int) -> 
     since capture began is a pending change (the cutover applies and re-checks it), not a
     loss, and the table's state is PENDING (never OK while its rows differ). Differences
     elsewhere, or more than were listed, still fail."""
-    changed = {tuple(_show_key(v) for v in key) for key in capture.changed_keys(src, tp)}
+    changed = {tuple(show_key(v) for v in key) for key in sqlite_capture.changed_keys(src, tp)}
     listed = verdict["differences"]
     unexplained = [d for d in listed if tuple(d["key"].values()) not in changed]
     complete = verdict["differing_rows"] == len(listed)

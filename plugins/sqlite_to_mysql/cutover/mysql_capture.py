@@ -28,7 +28,7 @@ import json
 import logging
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql.capture import key_columns, trigger_name
+from sqlite_to_mysql.cutover.sqlite_capture import key_columns, trigger_name
 from sqlite_to_mysql.plan import ForeignKeyPlan, Plan, TablePlan
 
 log = logging.getLogger(__name__)

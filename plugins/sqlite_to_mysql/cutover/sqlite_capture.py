@@ -21,7 +21,7 @@ import sqlite3
 import time
 
 from mysql_common.errors import TransientError
-from sqlite_to_mysql.cutover_errors import CutoverError
+from sqlite_to_mysql.cutover.errors import CutoverError
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.plan import Plan, TablePlan
 from sqlite_to_mysql.source_schema import INTERNAL_TRIGGER_PREFIX, qi
@@ -96,7 +96,7 @@ def phase(conn: sqlite3.Connection) -> str | None:
     return read_state(conn).get("phase")
 
 
-def stored_plan(conn: sqlite3.Connection) -> Plan:
+def captured_plan(conn: sqlite3.Connection) -> Plan:
     """The plan the target was built with, as armed by the migration run."""
     text = read_state(conn).get("plan")
     if not text:

@@ -14,7 +14,7 @@ passed and nothing was written since the last change applied: that is the switch
 no return, and it is atomic.
 
 On MySQL, where the application runs during a rollback, both are one row that the block
-triggers read (target_capture.block_triggers, installed with capture): freezing, guarding and
+triggers read (mysql_capture.block_triggers, installed with capture): freezing, guarding and
 unfreezing update that row, so none of them runs DDL while the application writes. Our own
 sessions (`@s2m_sync`) pass both.
 """
@@ -27,9 +27,9 @@ import sqlite3
 import time
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import capture, target_capture
-from sqlite_to_mysql.capture import NOW_SQL, Transaction, sql_text, trigger_name
-from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout
+from sqlite_to_mysql.cutover import mysql_capture, sqlite_capture
+from sqlite_to_mysql.cutover.sqlite_capture import NOW_SQL, Transaction, sql_text, trigger_name
+from sqlite_to_mysql.cutover.errors import CutoverError, FreezeTimeout
 from sqlite_to_mysql.plan import Plan
 from sqlite_to_mysql.source_schema import qi
 
@@ -70,7 +70,7 @@ def _sqlite_triggers(plan: Plan, kind: str, message: str, deadline: float | None
 def _drop_sqlite(conn: sqlite3.Connection, kinds: str) -> int:
     dropped = 0
     for kind in kinds:
-        for name in capture.our_triggers(conn, kind):
+        for name in sqlite_capture.our_triggers(conn, kind):
             conn.execute(f"DROP TRIGGER {qi(name)}")
             dropped += 1
     return dropped
@@ -79,13 +79,13 @@ def _drop_sqlite(conn: sqlite3.Connection, kinds: str) -> int:
 def freeze_source(conn: sqlite3.Connection, plan: Plan, *, deadline: float, run_id: str) -> None:
     """Refuse writes to every migrated table until `deadline` (epoch seconds)."""
     with Transaction(conn):
-        current = capture.phase(conn)
-        if current != capture.CAPTURING:
-            raise CutoverError(f"cannot freeze: the cutover is in phase {current}, not {capture.CAPTURING}")
+        current = sqlite_capture.phase(conn)
+        if current != sqlite_capture.CAPTURING:
+            raise CutoverError(f"cannot freeze: the cutover is in phase {current}, not {sqlite_capture.CAPTURING}")
         _drop_sqlite(conn, "f")
         for statement in _sqlite_triggers(plan, "f", freeze_message(deadline), deadline):
             conn.execute(statement)
-        capture.write_state(conn, phase=capture.FROZEN, freeze_deadline=deadline, frozen_at=time.time(),
+        sqlite_capture.write_state(conn, phase=sqlite_capture.FROZEN, freeze_deadline=deadline, frozen_at=time.time(),
                             cutover_run_id=run_id)
 
 
@@ -93,27 +93,27 @@ def commit_switch(conn: sqlite3.Connection, plan: Plan, *, applied_seq: int) -> 
     """The point of no return: within the freeze's deadline and with every logged change
     applied, turn the timed freeze into a guard (one transaction, so no write slips between)."""
     with Transaction(conn):
-        state = capture.read_state(conn)
-        if state.get("phase") != capture.FROZEN:
+        state = sqlite_capture.read_state(conn)
+        if state.get("phase") != sqlite_capture.FROZEN:
             raise CutoverError(f"cannot switch: the cutover is in phase {state.get('phase')}, not frozen")
         deadline = float(state["freeze_deadline"])
         if time.time() >= deadline:
             raise FreezeTimeout(f"the freeze reached its deadline ({utc(deadline)}) before the switch")
-        newest = capture.changes_after(conn, applied_seq)[2]
+        newest = sqlite_capture.changes_after(conn, applied_seq)[2]
         if newest is not None:
             raise CutoverError(f"changes were logged after the last one applied ({applied_seq} < {newest}) "
                                f"while writes were frozen: refusing to switch")
         _drop_sqlite(conn, "f")
         for statement in _sqlite_triggers(plan, "g", SOURCE_GUARD_MESSAGE, None):
             conn.execute(statement)
-        capture.write_state(conn, phase=capture.SWITCHING, freeze_deadline=None)
+        sqlite_capture.write_state(conn, phase=sqlite_capture.SWITCHING, freeze_deadline=None)
 
 
-def unfreeze_source(conn: sqlite3.Connection, *, phase: str = capture.CAPTURING) -> int:
+def unfreeze_source(conn: sqlite3.Connection, *, phase: str = sqlite_capture.CAPTURING) -> int:
     """Drop the timed freeze and the guard: the application may write to SQLite again."""
     with Transaction(conn):
         dropped = _drop_sqlite(conn, "fg")
-        capture.write_state(conn, phase=phase, freeze_deadline=None)
+        sqlite_capture.write_state(conn, phase=phase, freeze_deadline=None)
     return dropped
 
 
@@ -126,9 +126,9 @@ def _block(conn, message: str | None, deadline: float | None) -> int:
     if message is not None:  # SIGNAL's MESSAGE_TEXT holds 128 characters
         assert len(message) <= 128, message
     cur = conn.cursor()
-    cur.execute(f"SELECT message IS NOT NULL FROM {quote(target_capture.BLOCK)} WHERE id = 1 FOR UPDATE")
+    cur.execute(f"SELECT message IS NOT NULL FROM {quote(mysql_capture.BLOCK)} WHERE id = 1 FOR UPDATE")
     lifted = int(bool((cur.fetchone() or [0])[0])) if message is None else 0
-    cur.execute(f"UPDATE {quote(target_capture.BLOCK)} SET message = %s, until = %s WHERE id = 1",
+    cur.execute(f"UPDATE {quote(mysql_capture.BLOCK)} SET message = %s, until = %s WHERE id = 1",
                 (message, None if deadline is None else utc(deadline, fraction=True)[:-4]))
     conn.commit()
     return lifted
@@ -154,7 +154,7 @@ def target_blocks(conn) -> dict[str, int]:
     """What refuses the application's writes to MySQL now: a timed freeze (even past its
     deadline: left behind), or the guard."""
     cur = conn.cursor()
-    cur.execute(f"SELECT message, until FROM {quote(target_capture.BLOCK)} WHERE id = 1")
+    cur.execute(f"SELECT message, until FROM {quote(mysql_capture.BLOCK)} WHERE id = 1")
     message, until = cur.fetchone() or (None, None)
     conn.commit()
     return {"freeze": int(message is not None and until is not None), "guard": int(message is not None and

@@ -1,5 +1,5 @@
-"""The cutover's steps as plain functions over open connections (the Airflow tasks call one
-each; tests and the benchmark call them in a row):
+"""The cutover forward, SQLite -> MySQL, as plain functions over open connections (the Airflow
+tasks call one each; tests and the benchmark call them in a row):
 
 prepare -> catch_up -> verify_live -> freeze_and_switch, and release() whenever a step may
 have left a freeze behind (the teardown task, the next run's first step, a failure handler).
@@ -13,45 +13,24 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import capture, cutover_verify, freeze, rollback, switch, target_capture
-from sqlite_to_mysql.catchup import ForwardSync, catch_up
-from sqlite_to_mysql.cutover_errors import CutoverError, FreezeTimeout, SwitchFailed, error_text
+from sqlite_to_mysql.cutover import freeze, mysql_capture, sqlite_capture, switch_actions, verification
+from sqlite_to_mysql.cutover.catchup import catch_up
+from sqlite_to_mysql.cutover.context import Cutover
+from sqlite_to_mysql.cutover.errors import CutoverError, FreezeTimeout, SwitchFailed, error_text
+from sqlite_to_mysql.cutover.release import release
+from sqlite_to_mysql.cutover.return_to_sqlite import undo_switch
+from sqlite_to_mysql.cutover.switch_actions import CAN, SwitchConfig
 from sqlite_to_mysql.errors import MigrationDataLoss
 from sqlite_to_mysql.plan import Plan
 from sqlite_to_mysql.planner import Settings, selected_tables
 from sqlite_to_mysql.source_schema import qi, read_schema
-from sqlite_to_mysql.switch import AppDatabase, SwitchConfig
 
 log = logging.getLogger(__name__)
 MODES = ("rehearsal", "switch")
 NO_ACTION = ("no switch action is configured (settings_file, command or webhook in the Airflow Variable "
              "sqlite_to_mysql_cutover): nothing would point the application at MySQL")
-CAN = {"settings_file": "can be written", "command": "can be run", "webhook": "answers",
-       "maintenance_on": "can be run", "maintenance_off": "can be run"}
-
-
-@dataclass
-class Cutover:
-    """Everything a step needs: both connections, the plan, the run, the switch settings."""
-
-    src: sqlite3.Connection  # the application's SQLite file, opened read-write
-    dst: object  # MySQL connection to the target database
-    plan: Plan
-    run_id: str
-    config: SwitchConfig
-    app_mysql: AppDatabase
-    app_sqlite: AppDatabase
-    batch_size: int = 2000
-
-    def forward(self) -> ForwardSync:
-        run = capture.read_state(self.src).get("capture_run_id", self.run_id)
-        return ForwardSync(self.src, self.dst, self.plan, batch_size=self.batch_size, quarantine_run_id=run)
-
-    def record(self, step: str, seconds: float | None, detail: dict) -> None:
-        target_capture.record(self.dst, self.run_id, step, seconds, detail)
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -80,7 +59,7 @@ def schema_drift(src: sqlite3.Connection, plan: Plan) -> list[str]:
 
 def foreign_writes(dst) -> int:
     """Rows written to the MySQL target by anything but us before the switch."""
-    count, _seconds = target_capture.pending(dst)
+    count, _seconds = mysql_capture.pending(dst)
     dst.commit()
     return count
 
@@ -115,18 +94,18 @@ def sync_counters(src: sqlite3.Connection, dst, plan: Plan) -> dict[str, int]:
 # --- steps ------------------------------------------------------------------------------
 
 def check_switch_actions(cut: Cutover, *, refuse: bool) -> list[dict]:
-    """Every configured switch action, tried without being performed (switch.check), logged;
+    """Every configured switch action, tried without being performed (switch_actions.check), logged;
     with `refuse`, a switch that has none or whose actions could not run is refused here,
     before anything is frozen."""
-    checks = switch.check(cut.config, run_id=cut.run_id)
+    checks = switch_actions.check(cut.config, run_id=cut.run_id)
     for c in checks:
         (log.info if c["ok"] else log.error)("switch action %s %s: %s", c["action"], c["target"],
                                              "can run" if c["ok"] else c["problem"])
     if refuse and not cut.config.acts:
         raise CutoverError(NO_ACTION)
-    if refuse and switch.problems(checks):
+    if refuse and switch_actions.problems(checks):
         raise CutoverError(f"the switch actions could not run, so nothing was frozen or switched: "
-                           f"{switch.problems(checks)}")
+                           f"{switch_actions.problems(checks)}")
     return checks
 
 
@@ -135,11 +114,11 @@ def prepare(cut: Cutover, *, mode: str = "rehearsal") -> dict:
     proceed (for a switch: that its actions can run), and install change capture on MySQL
     (for a later rollback)."""
     released = release(cut)
-    phase = capture.phase(cut.src)
-    if phase == capture.SWITCHED:
+    phase = sqlite_capture.phase(cut.src)
+    if phase == sqlite_capture.SWITCHED:
         raise CutoverError("the application already runs on MySQL (switched): trigger sqlite_to_mysql_rollback "
                            "to go back, or sqlite_to_mysql_cutover_cleanup to end the rollback window")
-    if phase != capture.CAPTURING:
+    if phase != sqlite_capture.CAPTURING:
         raise CutoverError(f"change capture is not running (phase {phase}): run the migration with "
                            f"capture_changes=true first")
     checks = check_switch_actions(cut, refuse=mode == "switch")
@@ -147,13 +126,13 @@ def prepare(cut: Cutover, *, mode: str = "rehearsal") -> dict:
     if drift:
         raise CutoverError("the source schema changed since the migration: " + "; ".join(drift)
                            + ". Run the migration again")
-    installed = target_capture.install(cut.dst, cut.plan)
+    installed = mysql_capture.install(cut.dst, cut.plan)
     foreign = foreign_writes(cut.dst)
     if foreign:
         raise CutoverError(f"{foreign} writes reached the MySQL target from something other than this cutover "
-                           f"(see {target_capture.CHANGELOG}): point that client back at SQLite, re-run the "
+                           f"(see {mysql_capture.CHANGELOG}): point that client back at SQLite, re-run the "
                            f"migration, then cut over")
-    result = {"released": released, "mysql_capture": installed, "capture": capture.summary(cut.src),
+    result = {"released": released, "mysql_capture": installed, "capture": sqlite_capture.summary(cut.src),
               "switch_checks": checks}
     cut.record("prepare", None, result)
     return result
@@ -169,10 +148,10 @@ def catch_up_step(cut: Cutover, *, max_lag_changes: int, timeout: float) -> dict
 
 
 def verify_live(cut: Cutover, *, max_lag_changes: int, timeout: float) -> dict:
-    """Catch up, then verify every table while the application writes (cutover_verify)."""
+    """Catch up, then verify every table while the application writes (verification.verify_while_writing)."""
     sync = cut.forward()
     caught = catch_up(sync, max_lag_changes=max_lag_changes, timeout=timeout)
-    live = cutover_verify.verify_live(cut.src, cut.dst, cut.plan, baseline_seq=sync.applied_seq())
+    live = verification.verify_while_writing(cut.src, cut.dst, cut.plan, baseline_seq=sync.applied_seq())
     live["catch_up"] = caught
     log.info("live verification: %d tables in %.1fs, %d leaf ranges changing while checked (re-checked in "
              "the freeze)", len(live["tables"]), live["seconds"], live["suspect_ranges"])
@@ -208,14 +187,14 @@ def _freeze_and_switch(cut: Cutover, live: dict, report: dict, *, mode: str, tim
     if mode not in MODES:
         raise CutoverError(f"mode must be one of {MODES}")
     report["switch_checks"] = check_switch_actions(cut, refuse=mode == "switch")
-    if capture.phase(cut.src) != capture.CAPTURING:  # an earlier attempt of this step died: resolve it
+    if sqlite_capture.phase(cut.src) != sqlite_capture.CAPTURING:  # an earlier attempt of this step died: resolve it
         release(cut)
-    if capture.phase(cut.src) != capture.CAPTURING:
-        raise CutoverError(f"cannot freeze in phase {capture.phase(cut.src)}")
+    if sqlite_capture.phase(cut.src) != sqlite_capture.CAPTURING:
+        raise CutoverError(f"cannot freeze in phase {sqlite_capture.phase(cut.src)}")
     sync = cut.forward()
     report["catch_up"] = catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout)
     report["counters_before_freeze"] = sync_counters(cut.src, cut.dst, cut.plan)
-    report["maintenance_on"] = switch.maintenance(cut.config, True, run_id=cut.run_id)
+    report["maintenance_on"] = switch_actions.maintenance(cut.config, True, run_id=cut.run_id)
     deadline = time.time() + timeout
     started = time.monotonic()
     freeze.freeze_source(cut.src, cut.plan, deadline=deadline, run_id=cut.run_id)
@@ -229,12 +208,12 @@ def _freeze_and_switch(cut: Cutover, live: dict, report: dict, *, mode: str, tim
             raise CutoverError("the source schema changed: " + "; ".join(drift))
         if foreign_writes(cut.dst):
             raise CutoverError("something other than this cutover wrote to the MySQL target: not switching")
-        check = cutover_verify.check_frozen(cut.src, cut.dst, cut.plan, live)
+        check = verification.check_frozen(cut.src, cut.dst, cut.plan, live)
         report["verification"] = check
         if time.time() >= deadline:  # writes were let through meanwhile: the check proves nothing
             raise FreezeTimeout(f"the freeze reached its {timeout:.0f}s deadline during the final check")
         if not check["ok"]:
-            raise MigrationDataLoss("verification during the freeze failed: " + cutover_verify.failures(check))
+            raise MigrationDataLoss("verification during the freeze failed: " + verification.failures(check))
         report["counters"] = sync_counters(cut.src, cut.dst, cut.plan)
         if time.time() >= deadline:
             raise FreezeTimeout(f"the freeze reached its {timeout:.0f}s deadline before the switch")
@@ -243,7 +222,7 @@ def _freeze_and_switch(cut: Cutover, live: dict, report: dict, *, mode: str, tim
         else:
             freeze.commit_switch(cut.src, cut.plan, applied_seq=sync.applied_seq())
     except BaseException as exc:
-        if capture.phase(cut.src) == capture.FROZEN:
+        if sqlite_capture.phase(cut.src) == sqlite_capture.FROZEN:
             freeze.unfreeze_source(cut.src)
         frozen = time.monotonic() - started
         report["frozen_seconds"] = round(frozen, 3)
@@ -261,19 +240,19 @@ def _switch(cut: Cutover, report: dict, started: float) -> None:
     """Past the point of no return: SQLite is guarded; point the application at MySQL."""
     try:
         freeze.unfreeze_target(cut.dst)  # a guard left by an earlier rollback
-        target_capture.clear_applied(cut.dst)
+        mysql_capture.clear_applied(cut.dst)
         step = time.monotonic()
-        report["switch"] = switch.apply(cut.config, cut.app_mysql, run_id=cut.run_id, event="switch")
+        report["switch"] = switch_actions.apply(cut.config, cut.app_mysql, run_id=cut.run_id, event="switch")
         report["switch_seconds"] = round(time.monotonic() - step, 3)
     except BaseException as exc:
         log.error("switch failed (%s): making SQLite the application's database again", exc)
         report["frozen_seconds"] = round(time.monotonic() - started, 3)
-        undone = rollback.undo_switch(cut, reason=str(exc))
+        undone = undo_switch(cut, reason=str(exc))
         report["undone"] = undone.get("summary")
         raise SwitchFailed(f"the switch to MySQL failed ({exc}); SQLite is the application's database again, "
                            f"nothing lost: {undone.get('summary')}") from exc
-    with capture.Transaction(cut.src):
-        capture.write_state(cut.src, phase=capture.SWITCHED, switched_at=time.time(), switch_run_id=cut.run_id)
+    with sqlite_capture.Transaction(cut.src):
+        sqlite_capture.write_state(cut.src, phase=sqlite_capture.SWITCHED, switched_at=time.time(), switch_run_id=cut.run_id)
     _finish(cut, report, started, "switch")
 
 
@@ -298,7 +277,7 @@ def _finish(cut: Cutover, report: dict, started: float, outcome: str) -> None:
 
 def _conclude(cut: Cutover, report: dict) -> None:
     """The freezes an earlier run left, released by this run, and the verdict line."""
-    report["released"] = target_capture.releases(cut.dst, cut.run_id)
+    report["released"] = mysql_capture.releases(cut.dst, cut.run_id)
     report["safe"], because = safe_to_switch(cut.config, report)
     report["safe_to_switch"] = f"safe to switch: {'yes' if report['safe'] else 'no'}, because {because}"
     (log.warning if report["safe"] else log.error)("%s", report["safe_to_switch"])
@@ -311,8 +290,8 @@ def safe_to_switch(config: SwitchConfig, report: dict) -> tuple[bool, str]:
     checks = report.get("switch_checks") or []
     if not config.acts:
         return False, NO_ACTION
-    if switch.problems(checks):
-        return False, switch.problems(checks)
+    if switch_actions.problems(checks):
+        return False, switch_actions.problems(checks)
     check = report["verification"]
     actions = ", ".join(f"{c['action']} {c['target']} {CAN[c['action']]}" for c in checks)
     because = (f"every table matched SQLite during the freeze ({check['keys_checked']} keys and "
@@ -327,7 +306,7 @@ def _maintenance_off(cut: Cutover, report: dict) -> None:
     if report.get("maintenance_on") is None:
         return
     try:
-        report["maintenance_off"] = switch.maintenance(cut.config, False, run_id=cut.run_id)
+        report["maintenance_off"] = switch_actions.maintenance(cut.config, False, run_id=cut.run_id)
     except Exception as exc:
         log.error("maintenance_off failed: %s", exc)
         report["maintenance_off_error"] = str(exc)
@@ -343,102 +322,3 @@ def _brief(report: dict) -> dict:
     return brief
 
 
-def release(cut: Cutover) -> dict:
-    """Leave no write freeze behind (teardown, next run, failure handler):
-    - a timed freeze on SQLite left by a task that died is lifted (it expires on its own too);
-    - a switch cut short after its point of no return is undone: SQLite again, MySQL's writes kept;
-    - a rollback cut short after its point of no return is finished;
-    - a timed freeze on MySQL left by a rollback that died before that point is lifted."""
-    state = capture.read_state(cut.src)
-    phase = state.get("phase")
-    if phase == capture.FROZEN:
-        dropped = freeze.unfreeze_source(cut.src)
-        result = {"action": "released SQLite freeze", "left_by": state.get("cutover_run_id"),
-                  **_held(state.get("frozen_at"), state.get("freeze_deadline"))}
-        log.error("a write freeze on SQLite left by run %s held the application's writes for %.1fs, from %s %s; "
-                  "%d triggers dropped", result["left_by"], result["held_seconds"], result["frozen_at"],
-                  _how_lifted(result), dropped)
-    elif phase == capture.SWITCHING:
-        log.error("a switch was cut short by run %s: undoing it", state.get("cutover_run_id"))
-        result = {"action": "undid interrupted switch",
-                  "detail": rollback.undo_switch(cut, reason="switch interrupted")}
-    elif phase == capture.ROLLING_BACK:
-        log.error("a rollback was cut short after MySQL was guarded: finishing it")
-        result = {"action": "finished interrupted rollback", "detail": rollback.finish_rollback(cut, strict=True)}
-    elif phase == capture.SWITCHED and freeze.target_blocks(cut.dst)["freeze"]:
-        freeze.unfreeze_target(cut.dst)
-        result = {"action": "released MySQL freeze", "left_by": state.get("rollback_run_id"),
-                  **_held(state.get("target_frozen_at"), state.get("target_freeze_deadline"))}
-        log.error("a write freeze on MySQL left by rollback run %s held the application's writes for %.1fs, "
-                  "from %s %s", result["left_by"], result["held_seconds"], result["frozen_at"], _how_lifted(result))
-    else:
-        return {"action": "nothing to release", "phase": phase}
-    cut.record("release", None, result)
-    return result
-
-
-def _held(frozen_at, deadline) -> dict:
-    """How long a freeze left behind held the application's writes: from its start until its
-    deadline (it lifted itself there) or until now (released now), in UTC."""
-    now = time.time()
-    start = float(frozen_at) if frozen_at else now
-    end = float(deadline) if deadline and float(deadline) <= now else now
-    return {"frozen_at": freeze.utc(start), "until": freeze.utc(end), "held_seconds": round(end - start, 3),
-            "lifted_by_deadline": end != now}
-
-
-def _how_lifted(result: dict) -> str:
-    return (f"until its deadline {result['until']}, when it lifted itself" if result["lifted_by_deadline"]
-            else f"until it was released at {result['until']}")
-
-
-def summary(result: dict) -> dict:
-    """The figures an operator looks for first (the task's XCom)."""
-    keys = ("mode", "outcome", "frozen_seconds", "changes_applied", "drain_seconds", "switch_seconds", "summary",
-            "report_dir", "switch_error", "safe_to_switch")
-    brief = {k: result[k] for k in keys if k in result}
-    if "verification" in result:
-        brief["verification_ok"] = result["verification"]["ok"]
-    return brief
-
-
-def markdown(name: str, result: dict) -> str:
-    """The cutover or rollback report as Markdown: timings first, then what was checked and switched."""
-    from sqlite_to_mysql.report import md_table
-
-    lines = [f"# {name.capitalize()}: {result.get('outcome', name)}", ""]
-    if result.get("error"):
-        lines += [f"**Error:** {result['error']}", ""]
-    for earlier in result.get("released") or []:
-        if "held_seconds" in earlier:
-            lines += [f"- An earlier {earlier['action'].split()[1]} freeze (left by run `{earlier['left_by']}`) held "
-                      f"the application's writes for {earlier['held_seconds']:.1f}s, from {earlier['frozen_at']} "
-                      f"{_how_lifted(earlier)}.", ""]
-    rows = [[label, result[k]["changes"] if isinstance(result.get(k), dict) else result.get(k)]
-            for label, k in (("changes applied before the freeze", "catch_up"),
-                             ("changes applied during the freeze", "drain"),
-                             ("changes applied after the guard", "final_drain"))
-            if k in result]
-    rows += [[label, result[k]] for label, k in (("writes frozen (s)", "frozen_seconds"),
-                                                  ("last changes applied in (s)", "drain_seconds"),
-                                                  ("switch actions took (s)", "switch_seconds")) if k in result]
-    lines += [md_table(["", "value"], rows), ""]
-    check = result.get("verification")
-    if check:
-        lines += [f"## Verification: {'OK' if check['ok'] else 'FAILED'} ({check['seconds']}s)", "",
-                  md_table(["table", "source rows", "target rows", "quarantined", "keys re-checked",
-                            "ranges re-checked", "differing", "result"],
-                           [[t["table"], t["source_rows"], t["target_rows"], t["quarantined"], t["keys_checked"],
-                             t["ranges_checked"], t["differing_rows"], "OK" if t["ok"] else "FAIL"]
-                            for t in check["tables"]]), ""]
-    for c in result.get("switch_checks") or []:
-        lines.append(f"- switch action `{c['action']}` `{c['target']}`: "
-                     + (CAN[c["action"]] if c["ok"] else f"**could not run**: {c['problem']}"))
-    for action in result.get("switch") or []:
-        lines.append(f"- switch action `{action['action']}` ran: "
-                     + ", ".join(f"{k} `{v}`" for k, v in action.items() if k != "action"))
-    if result.get("switch_error"):
-        lines.append(f"- switch error: {result['switch_error']}")
-    if result.get("safe_to_switch"):
-        lines += ["", result["safe_to_switch"]]
-    return "\n".join(lines) + "\n"

@@ -27,9 +27,10 @@ from dataclasses import asdict, dataclass
 
 from mysql_common.errors import mysql_errno
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_capture, target_state, values
-from sqlite_to_mysql.capture import CHANGELOG, Transaction, changes_after, key_columns
-from sqlite_to_mysql.cutover_errors import CatchUpTooSlow, CutoverError, FreezeTimeout
+from sqlite_to_mysql import row_sql, row_transport, sqlite_functions, target_state, values
+from sqlite_to_mysql.cutover import mysql_capture
+from sqlite_to_mysql.cutover.sqlite_capture import CHANGELOG, Transaction, changes_after, key_columns
+from sqlite_to_mysql.cutover.errors import CatchUpTooSlow, CutoverError, FreezeTimeout
 from sqlite_to_mysql.declared_types import affinity
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
@@ -126,15 +127,15 @@ class ForwardSync:
         self.quarantine_run_id = quarantine_run_id
         self.tables = {t.source: t for t in plan.tables}
         sqlite_functions.register(src)
-        target_capture.ensure_tables(dst)
-        target_capture.sync_session(dst)
+        mysql_capture.ensure_tables(dst)
+        mysql_capture.sync_session(dst)
         target_state.ensure(dst)
-        self.dst.cursor().execute(f"INSERT IGNORE INTO {quote(target_capture.STATE)} (name, value) "
+        self.dst.cursor().execute(f"INSERT IGNORE INTO {quote(mysql_capture.STATE)} (name, value) "
                                   f"VALUES ('applied_seq', '0')")
         self.dst.commit()
 
     def applied_seq(self) -> int:
-        value = target_capture.get_state(self.dst, "applied_seq")
+        value = mysql_capture.get_state(self.dst, "applied_seq")
         self.dst.commit()
         return int(value or 0)
 
@@ -143,7 +144,7 @@ class ForwardSync:
         return Lag(count, _oldest_lag(oldest))
 
     def apply_batch(self) -> Applied:
-        applied = int(target_capture.get_state(self.dst, "applied_seq", for_update=True) or 0)
+        applied = int(mysql_capture.get_state(self.dst, "applied_seq", for_update=True) or 0)
         width = max(len(t.key_source) for t in self.plan.tables)
         cols = row_transport.key_cells_sql([f"k{i}" for i in range(width)])
         work = []
@@ -163,7 +164,7 @@ class ForwardSync:
         result = Applied(changes=len(entries), batches=1)
         for tp, keys, rows in work:
             result.add(self._write(tp, keys, *rows))
-        target_capture.set_state(self.dst, "applied_seq", entries[-1][0])
+        mysql_capture.set_state(self.dst, "applied_seq", entries[-1][0])
         self.dst.commit()
         return result
 
@@ -306,11 +307,11 @@ class BackwardSync:
         # each column's SQLite affinity decides the storage class a value comes back in
         self.affinity = {tp.source: {row[1]: affinity(row[2]) for row in src.execute(
             f"PRAGMA table_info({qi(tp.source)})")} for tp in plan.tables}
-        target_capture.sync_session(dst)
+        mysql_capture.sync_session(dst)
         dst.cursor().execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
     def lag(self) -> Lag:
-        count, seconds = target_capture.pending(self.dst)
+        count, seconds = mysql_capture.pending(self.dst)
         self.dst.commit()
         return Lag(count, seconds)
 
@@ -319,7 +320,7 @@ class BackwardSync:
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         width = max(len(t.key_target) for t in self.plan.tables)
         cols = ", ".join(f"k{i}" for i in range(width))
-        cur.execute(f"SELECT seq, tbl, NULL, {cols} FROM {quote(target_capture.CHANGELOG)} WHERE applied = 0 "
+        cur.execute(f"SELECT seq, tbl, NULL, {cols} FROM {quote(mysql_capture.CHANGELOG)} WHERE applied = 0 "
                     f"ORDER BY seq LIMIT %s", (self.batch_size,))
         entries = cur.fetchall()
         work = [(self.tables[t], list(keys), self._read(self.tables[t], list(keys)))
@@ -338,7 +339,7 @@ class BackwardSync:
             cur.execute(f"DELETE FROM {quote(target_state.QUARANTINE)} WHERE table_name = %s AND source_key = %s",
                         (table, key))
         for chunk in chunks([e[0] for e in entries], 1000):
-            cur.execute(f"UPDATE {quote(target_capture.CHANGELOG)} SET applied = 1 WHERE seq IN "
+            cur.execute(f"UPDATE {quote(mysql_capture.CHANGELOG)} SET applied = 1 WHERE seq IN "
                         f"({', '.join('%s' for _ in chunk)})", chunk)
         self.dst.commit()
         return result
@@ -351,7 +352,7 @@ class BackwardSync:
     def _read(self, tp: TablePlan, keys: list[tuple]) -> list[tuple]:
         """Current MySQL rows of the logged keys: (logged key bytes, SQLite values)."""
         kcols = key_columns(tp)
-        key_sql = [target_capture.key_bytes_sql(c, quote(name)) for c, name in zip(kcols, tp.key_target)]
+        key_sql = [mysql_capture.key_bytes_sql(c, quote(name)) for c, name in zip(kcols, tp.key_target)]
         hidden = [quote(tp.key_target[0])] if tp.hidden_rowid else []
         select = key_sql + hidden + [quote(c.target) for c in tp.columns]
         cur = self.dst.cursor()
