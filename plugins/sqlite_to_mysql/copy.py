@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import row_sql, row_transport, target_state
+from sqlite_to_mysql import key_sql, row_sql, row_transport, target_state
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.plan import TablePlan
@@ -135,7 +135,7 @@ class _Reader:
     def _after(self, last, op: str = ">") -> tuple[str, list]:
         if last is None:
             return "1", []
-        return row_transport.compare_key_sql(self.scan, op, last)
+        return key_sql.sqlite_compare(self.scan, op, last)
 
     def _key(self, row) -> list:
         return list(row[:self.width]) if self.tp.copy_by_rowid else row_transport.read_key(row[:self.width])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from mysql_common.identifiers import mysql_safe_name
 from mysql_common.session import ServerInfo
-from sqlite_to_mysql import keys, row_sql, row_transport, sqlite_functions
+from sqlite_to_mysql import key_sql, keys, row_sql, row_transport, sqlite_functions
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import HIDDEN_ROWID, Conflict, Plan, TablePlan
@@ -502,7 +502,7 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
     for row in conn.execute(sql, params):
         count += 1
         if len(examples) < limit:
-            key = dict(zip(map(_key_name, key_source), map(row_transport.show_key, row[:len(key_source)])))
+            key = dict(zip(map(key_sql.key_name, key_source), map(row_transport.show_key, row[:len(key_source)])))
             raw, storage, why = row[len(key_source):]
             examples.append({"key": key, "value": _show(raw, storage), "problem": why})
     if not count:
@@ -532,11 +532,6 @@ def _refused_by_server(conn, table: str, col, types: ServerTypes) -> set[str]:
         except (ValueError, UnicodeDecodeError):
             continue  # a conflict of its own (not UTF-8, not a UUID), never sent
     return types.refused(col.kind, sorted(candidates))
-
-
-def _key_name(expr: str) -> str:
-    """The column name of a key expression ('"id"' -> 'id'), as the operator knows it."""
-    return expr[1:-1].replace('""', '"') if expr.startswith('"') and expr.endswith('"') else expr
 
 
 def _show(raw, storage: str) -> str:

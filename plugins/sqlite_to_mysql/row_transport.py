@@ -62,12 +62,6 @@ def read_key(cells) -> list:
     return key
 
 
-def compare_key_sql(exprs: list[str], op: str, key) -> tuple[str, list]:
-    """`(a, b) > (?, ?)` for a key read by read_key (text that is not UTF-8 bound as text)."""
-    marks = ["CAST(? AS TEXT)" if isinstance(v, RawText) else "?" for v in key]
-    return f"({', '.join(exprs)}) {op} ({', '.join(marks)})", [bytes(v) if isinstance(v, RawText) else v for v in key]
-
-
 def encode_key(key) -> list | None:
     """A key in JSON (checkpoint, quarantine): bytes and raw text tagged, the rest as it is."""
     if key is None:

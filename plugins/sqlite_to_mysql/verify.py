@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from mysql_common.identifiers import quote
-from sqlite_to_mysql import checksums, row_sql, target_state
+from sqlite_to_mysql import checksums, key_sql, row_sql, target_state
 from sqlite_to_mysql.checksums import Digest
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
 from sqlite_to_mysql.row_transport import show_key
@@ -89,8 +89,9 @@ class TableVerifier:
         self.python_side = any(v is None for v in self.target_values)
         self.bad = row_sql.bad_row_sql(tp)
         # (a generated key: the declared key is a hash index, which has no ranges)
-        self.segmentable = not tp.generated_key and all(_orders_alike(tp.column(_unquote(k))) for k in tp.key_source
-                                                        if _unquote(k) in {c.source for c in tp.columns})
+        names = [key_sql.key_name(k) for k in tp.key_source]
+        self.segmentable = not tp.generated_key and all(_orders_alike(tp.column(name)) for name in names
+                                                        if name in {c.source for c in tp.columns})
         self.differences: list[RowDifference] = []
         self.differing = 0
         self._size_segments()
@@ -148,32 +149,12 @@ class TableVerifier:
                     bounds.append(tuple(row))
         return bounds
 
-    def _source_where(self, low, high) -> tuple[str, tuple]:
-        keys = ", ".join(self.tp.key_source)
-        marks = ", ".join("?" for _ in self.tp.key_source)
-        parts, params = [], ()
-        if low is not None:
-            parts.append(f"({keys}) >= ({marks})")
-            params += tuple(low)
-        if high is not None:
-            parts.append(f"({keys}) < ({marks})")
-            params += tuple(high)
-        if self.bad:
-            parts.append(f"NOT ({self.bad})")
-        return " AND ".join(parts) or "1", params
+    def _source_where(self, low, high) -> tuple[str, list]:
+        where, params = key_sql.sqlite_range(self.tp.key_source, low, high)
+        return (f"{where} AND NOT ({self.bad})" if self.bad else where), params
 
-    def _target_where(self, low, high) -> tuple[str, tuple]:
-        cols = [quote(c) for c in self.tp.key_target]
-        parts, params = [], ()
-        if low is not None:
-            sql, p = _row_compare(cols, low, ">=")
-            parts.append(sql)
-            params += p
-        if high is not None:
-            sql, p = _row_compare(cols, high, "<")
-            parts.append(sql)
-            params += p
-        return " AND ".join(parts) or "1", params
+    def _target_where(self, low, high) -> tuple[str, list]:
+        return key_sql.mysql_range(self.tp.key_target, low, high)
 
     def _digests(self, low, high) -> tuple[Digest, Digest]:
         future = self.pool.submit(self._source_digest, low, high)
@@ -259,7 +240,7 @@ class TableVerifier:
                     f"WHERE {where}", params)
         target = {_key_bytes(row[:n]): (row[:n], row[n:]) for row in cur.fetchall()}
         names = self.names
-        key_names = [_unquote(k) for k in self.tp.key_source]
+        key_names = [key_sql.key_name(k) for k in self.tp.key_source]
         for key in sorted(set(source) | set(target)):
             s, t = source.get(key), target.get(key)
             if s and t:
@@ -285,24 +266,6 @@ def _orders_alike(col: ColumnPlan) -> bool:
     own = SEGMENTABLE_KINDS.get(col.kind)
     return own is not None and not any(n for storage, n in col.storage.items()
                                        if storage in ("integer", "real", "text", "blob") and storage != own)
-
-
-def _row_compare(cols: list[str], values: tuple, op: str) -> tuple[str, tuple]:
-    """(a, b) >= (x, y) spelled out, so MySQL and MariaDB both use the primary key range."""
-    if len(cols) == 1:
-        return f"{cols[0]} {op} %s", (values[0],)
-    strict = op[0]  # '>' or '<'
-    clauses, params = [], ()
-    for i in range(len(cols)):
-        eqs = [f"{cols[j]} = %s" for j in range(i)]
-        last_op = op if i == len(cols) - 1 else strict
-        clauses.append("(" + " AND ".join(eqs + [f"{cols[i]} {last_op} %s"]) + ")")
-        params += tuple(values[:i]) + (values[i],)
-    return "(" + " OR ".join(clauses) + ")", params
-
-
-def _unquote(expr: str) -> str:
-    return expr[1:-1].replace('""', '"') if expr.startswith('"') else expr
 
 
 def _key_bytes(values) -> bytes:

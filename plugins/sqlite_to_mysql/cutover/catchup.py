@@ -33,6 +33,7 @@ from sqlite_to_mysql.cutover.sqlite_capture import CHANGELOG, Transaction, chang
 from sqlite_to_mysql.cutover.errors import CatchUpTooSlow, CutoverError, FreezeTimeout
 from sqlite_to_mysql.declared_types import affinity
 from sqlite_to_mysql.errors import TypeConflictError
+from sqlite_to_mysql.key_sql import mysql_in, sqlite_in
 from sqlite_to_mysql.keys import rowid_expr
 from sqlite_to_mysql.plan import Plan, TablePlan
 from sqlite_to_mysql.source_schema import qi
@@ -68,28 +69,6 @@ class Lag:
 def chunks(items: list, size: int = KEYS_PER_STATEMENT):
     for i in range(0, len(items), size):
         yield items[i:i + size]
-
-
-def sqlite_in(exprs: list[str], keys: list[tuple]) -> tuple[str, list]:
-    """`expr IN (...)` or `(a, b) IN (VALUES (...), ...)`: SQLite looks each key up by index.
-    (Text that is not UTF-8, row_transport.RawText, is bound as the text it is.)"""
-    params = [bytes(v) if isinstance(v, row_transport.RawText) else v for key in keys for v in key]
-
-    def marks(key) -> str:
-        return ", ".join("CAST(? AS TEXT)" if isinstance(v, row_transport.RawText) else "?" for v in key)
-
-    if len(exprs) == 1:
-        return f"{exprs[0]} IN ({', '.join(marks(key) for key in keys)})", params
-    return f"({', '.join(exprs)}) IN (VALUES {', '.join(f'({marks(key)})' for key in keys)})", params
-
-
-def mysql_in(columns: list[str], keys: list[tuple]) -> tuple[str, list]:
-    params = [v for key in keys for v in key]
-    cols = [quote(c) for c in columns]
-    if len(cols) == 1:
-        return f"{cols[0]} IN ({', '.join('%s' for _ in keys)})", params
-    row = "(" + ", ".join("%s" for _ in cols) + ")"
-    return f"({', '.join(cols)}) IN ({', '.join(row for _ in keys)})", params
 
 
 def mysql_key(tp: TablePlan, key: tuple) -> tuple | None:

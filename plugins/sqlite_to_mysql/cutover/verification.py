@@ -23,7 +23,8 @@ from mysql_common.identifiers import quote
 from sqlite_to_mysql import target_state
 from sqlite_to_mysql.cutover import mysql_capture, sqlite_capture
 from sqlite_to_mysql.cutover.sqlite_capture import key_columns
-from sqlite_to_mysql.cutover.catchup import chunks, key_param, mysql_in, mysql_key, sqlite_in, sqlite_match
+from sqlite_to_mysql.cutover.catchup import chunks, key_param, mysql_key, sqlite_match
+from sqlite_to_mysql.key_sql import mysql_in, sqlite_in
 from sqlite_to_mysql.plan import Plan, TablePlan
 from sqlite_to_mysql.source_schema import qi
 from sqlite_to_mysql.row_transport import show_key

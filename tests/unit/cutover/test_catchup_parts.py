@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from sqlite_to_mysql.cutover import sqlite_capture
-from sqlite_to_mysql.cutover.catchup import mysql_key, sqlite_in
+from sqlite_to_mysql.cutover.catchup import mysql_key
+from sqlite_to_mysql.key_sql import sqlite_in
 from sqlite_to_mysql.cutover.verification import decode, encode, explain_pending
 from sqlite_to_mysql.plan import ColumnPlan
 from sqlite_to_mysql.type_mapping import parse_override, sqlite_value

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqlite_to_mysql import row_sql, row_transport
-from sqlite_to_mysql.cutover.catchup import sqlite_in
+from sqlite_to_mysql.key_sql import sqlite_compare, sqlite_in
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
 from sqlite_to_mysql.planner import ways_out
 
@@ -39,7 +39,7 @@ def test_a_key_survives_json_and_binds_back_to_the_row_sqlite_holds(key):
     assert [type(v) for v in back] == [type(v) for v in read]
     present = [v is not None for v in back]
     if all(present):
-        where, params = row_transport.compare_key_sql(names, "=", back)
+        where, params = sqlite_compare(names, "=", back)
         assert conn.execute(f"SELECT n FROM t WHERE {where}", params).fetchall() == [(1,)]
         where, params = sqlite_in(names, [tuple(back)])
         assert conn.execute(f"SELECT n FROM t WHERE {where}", params).fetchall() == [(1,)]
