@@ -127,9 +127,8 @@ class SetupTargetOperator(_MigrationOperator):
                 "server_settings_differing": [i.name for i in settings if i.status in ("differs", "missing")]}
 
 
-class CopyTableOperator(_MigrationOperator):
-    """Copies one table in keyset batches; a retry or a cleared task resumes after the last
-    committed batch of this run."""
+class _TableOperator(_MigrationOperator):
+    """One table's task (of its task group)."""
 
     template_fields = ("table",)
 
@@ -137,10 +136,20 @@ class CopyTableOperator(_MigrationOperator):
         super().__init__(**kwargs)
         self.table = table
 
-    def execute(self, context):
+    def table_plan(self, context, skipped: str) -> Plan:
+        """This run's plan; skips the task when the run excludes its table."""
         plan = self.plan(context)
         if self.table not in {t.source for t in plan.tables}:
-            raise AirflowSkipException(f"{self.table} is excluded from this run (include/exclude tables)")
+            raise AirflowSkipException(f"{self.table} is excluded from this run{skipped}")
+        return plan
+
+
+class CopyTableOperator(_TableOperator):
+    """Copies one table in keyset batches; a retry or a cleared task resumes after the last
+    committed batch of this run."""
+
+    def execute(self, context):
+        plan = self.table_plan(context, " (include/exclude tables)")
         setup = context["ti"].xcom_pull(task_ids="setup_target") or {}
         restart = self.table in (context["params"].get("restart_tables") or [])
         src = self.source()
@@ -153,19 +162,11 @@ class CopyTableOperator(_MigrationOperator):
             src.close()
 
 
-class VerifyTableOperator(_MigrationOperator):
+class VerifyTableOperator(_TableOperator):
     """Counts and content checksums of one table against the source, as they are now."""
 
-    template_fields = ("table",)
-
-    def __init__(self, *, table: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.table = table
-
     def execute(self, context):
-        plan = self.plan(context)
-        if self.table not in {t.source for t in plan.tables}:
-            raise AirflowSkipException(f"{self.table} is excluded from this run")
+        plan = self.table_plan(context, "")
         capturing = bool(context["params"].get("capture_changes"))
         src = self.source()
         dst = self.target().get_conn()
