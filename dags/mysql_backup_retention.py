@@ -15,8 +15,8 @@ from datetime import datetime
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS
 
 
 @dag(
@@ -38,13 +38,13 @@ from operators.task_policy import DEFAULT_ARGS
 def mysql_backup_retention():
     @task
     def check_configuration() -> dict:
-        from operators.backup_tasks import check_configuration as run
+        from task_callables.backup_tasks import check_configuration as run
 
         return run(need_secret=False)
 
     @task
     def apply_retention() -> dict:
-        from operators.backup_tasks import apply_retention as run
+        from task_callables.backup_tasks import apply_retention as run
 
         context = get_current_context()
         params = context["params"]

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -56,19 +56,19 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 def mysql_backup_verify():
     @task
     def check_configuration() -> dict:
-        from operators.backup_tasks import check_configuration as run
+        from task_callables.backup_tasks import check_configuration as run
 
         return run(need_secret=get_current_context()["params"]["deep"])
 
     @task(pool=MYSQL_POOL)
     def verify() -> dict:
-        from operators.backup_tasks import verify as run
+        from task_callables.backup_tasks import verify as run
 
         return run(get_current_context()["params"])
 
     @task
     def raise_alerts(verified: dict) -> dict:
-        from operators.backup_tasks import raise_alerts as run
+        from task_callables.backup_tasks import raise_alerts as run
 
         context = get_current_context()
         return run(verified, context["params"], context)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -30,13 +30,13 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 def mysql_binlog_backup():
     @task
     def check_configuration() -> dict:
-        from operators.backup_tasks import check_configuration as run
+        from task_callables.backup_tasks import check_configuration as run
 
         return run(need_secret=False)
 
     @task(pool=MYSQL_POOL)
     def ship_binlogs() -> dict:
-        from operators.backup_tasks import ship_binlogs as run
+        from task_callables.backup_tasks import ship_binlogs as run
 
         return run(required=True)
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from operators.backup_assets import FULL_BACKUP
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.backup_assets import FULL_BACKUP
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -35,19 +35,19 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 def mysql_full_backup():
     @task
     def check_configuration() -> dict:
-        from operators.backup_tasks import check_configuration as run
+        from task_callables.backup_tasks import check_configuration as run
 
         return run(need_secret=False)
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=10))
     def full_backup() -> dict:
-        from operators.backup_tasks import full_backup as run
+        from task_callables.backup_tasks import full_backup as run
 
         return run(get_current_context()["run_id"])
 
     @task(pool=MYSQL_POOL, outlets=[FULL_BACKUP])
     def ship_binlogs(backup: dict) -> dict:
-        from operators.backup_tasks import ship_binlogs as run
+        from task_callables.backup_tasks import ship_binlogs as run
 
         return {"backup": backup, **run(required=False)}
 

@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from mysql_hardening.accounts import ROLE_CONNECTIONS
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -75,19 +75,19 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 def mysql_hardening():
     @task
     def check_server_settings() -> list:
-        from operators.hardening_tasks import check_server_settings as run
+        from task_callables.hardening_tasks import check_server_settings as run
 
         return run(get_current_context()["params"]["admin_conn_id"])
 
     @task(pool=MYSQL_POOL)
     def plan_accounts() -> dict:
-        from operators.hardening_tasks import plan_accounts as run
+        from task_callables.hardening_tasks import plan_accounts as run
 
         return run(get_current_context()["params"])
 
     @task(pool=MYSQL_POOL)
     def drop_anonymous_accounts(plans: dict) -> list:
-        from operators.hardening_tasks import drop_anonymous_accounts as run
+        from task_callables.hardening_tasks import drop_anonymous_accounts as run
 
         return run(get_current_context()["params"], plans)
 
@@ -95,7 +95,7 @@ def mysql_hardening():
     def apply_account(role: str, plans: dict) -> list:
         from airflow.exceptions import AirflowSkipException
 
-        from operators.hardening_tasks import apply_account as run
+        from task_callables.hardening_tasks import apply_account as run
 
         if role not in plans["accounts"]:
             raise AirflowSkipException(f"role {role} not selected in Param roles")
@@ -105,7 +105,7 @@ def mysql_hardening():
     def enable_audit() -> dict:
         from airflow.exceptions import AirflowSkipException
 
-        from operators.hardening_tasks import enable_audit as run
+        from task_callables.hardening_tasks import enable_audit as run
 
         params = get_current_context()["params"]
         if not params["enable_audit"]:
@@ -114,21 +114,21 @@ def mysql_hardening():
 
     @task(pool=MYSQL_POOL)
     def plan_indexes() -> dict:
-        from operators.hardening_tasks import plan_indexes as run
+        from task_callables.hardening_tasks import plan_indexes as run
 
         params = get_current_context()["params"]
         return run(params["target_conn_id"], params["apply_schema_changes"])
 
     @task(pool=MYSQL_POOL)
     def plan_partitions() -> dict:
-        from operators.hardening_tasks import plan_partitions as run
+        from task_callables.hardening_tasks import plan_partitions as run
 
         params = get_current_context()["params"]
         return run(params["target_conn_id"], params["apply_schema_changes"])
 
     @task(pool=MYSQL_POOL)
     def analyze_tables(indexes: dict, partitions: dict) -> list:
-        from operators.hardening_tasks import analyze_tables as run
+        from task_callables.hardening_tasks import analyze_tables as run
 
         tables = indexes["changed_tables"] + partitions["changed_tables"]
         return run(get_current_context()["params"]["target_conn_id"], tables)
@@ -138,7 +138,7 @@ def mysql_hardening():
     def seed_replica() -> dict:
         from airflow.exceptions import AirflowSkipException
 
-        from operators.hardening_tasks import seed_replica as run
+        from task_callables.hardening_tasks import seed_replica as run
 
         params = get_current_context()["params"]
         if not params["seed_replica"]:
@@ -166,7 +166,7 @@ def mysql_hardening():
 def encryption_at_rest():
     @task
     def check() -> dict:
-        from operators.encryption_tasks import check_encryption
+        from task_callables.encryption_tasks import check_encryption
 
         return check_encryption(get_current_context()["params"]["admin_conn_id"])
 
@@ -174,7 +174,7 @@ def encryption_at_rest():
     def encrypt_tables(checked: dict) -> dict:
         from airflow.exceptions import AirflowSkipException
 
-        from operators.encryption_tasks import encrypt_tables as run
+        from task_callables.encryption_tasks import encrypt_tables as run
 
         params = get_current_context()["params"]
         if not params["encrypt_existing_tables"]:

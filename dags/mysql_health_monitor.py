@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS
 
 
 def monitor_failed(context) -> None:
     """on_failure_callback: the monitor could not run; one MONITOR_FAILED incident per outage."""
-    from operators.hardening_tasks import monitor_failed as run
+    from task_callables.hardening_tasks import monitor_failed as run
 
     run(context)
 
@@ -81,13 +81,13 @@ MONITOR_ARGS = {**DEFAULT_ARGS, "retries": 1,
 def mysql_health_monitor():
     @task
     def check_health() -> dict:
-        from operators.hardening_tasks import check_health as run
+        from task_callables.hardening_tasks import check_health as run
 
         return run(get_current_context()["params"])
 
     @task
     def raise_alerts(checked: dict) -> dict:
-        from operators.hardening_tasks import raise_alerts as run
+        from task_callables.hardening_tasks import raise_alerts as run
 
         context = get_current_context()
         return run(checked, context["params"], context)

@@ -29,13 +29,13 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
-from operators.backup_assets import FULL_BACKUP
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.backup_assets import FULL_BACKUP
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 def _alert(context):
-    from operators.masking_tasks import alert_on_failure
+    from task_callables.masking_tasks import alert_on_failure
 
     alert_on_failure(context)
 
@@ -68,43 +68,43 @@ def _params() -> dict:
 def mysql_masked_copy():
     @task
     def check_configuration() -> dict:
-        from operators.masking_tasks import check_configuration as run
+        from task_callables.masking_tasks import check_configuration as run
 
         return run(_params())
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=6))
     def restore_source() -> dict:
-        from operators.masking_tasks import restore_source as run
+        from task_callables.masking_tasks import restore_source as run
 
         return run(_params())
 
     @task
     def check_coverage(source: dict) -> dict:
-        from operators.masking_tasks import check_coverage as run
+        from task_callables.masking_tasks import check_coverage as run
 
         return run(source, _params())
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=6))
     def mask_and_copy(source: dict, coverage: dict) -> dict:
-        from operators.masking_tasks import mask_and_copy as run
+        from task_callables.masking_tasks import mask_and_copy as run
 
         return run(source, _params())
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=4))
     def verify_and_scan(source: dict, copied: dict) -> dict:
-        from operators.masking_tasks import verify_and_scan as run
+        from task_callables.masking_tasks import verify_and_scan as run
 
         return run(source, _params())
 
     @task
     def publish(checks: dict) -> dict:
-        from operators.masking_tasks import publish as run
+        from task_callables.masking_tasks import publish as run
 
         return run()
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=4))
     def export_parquet(source: dict, published: dict) -> dict:
-        from operators.masking_tasks import export_parquet as run
+        from task_callables.masking_tasks import export_parquet as run
 
         if not _params()["export_parquet"]:
             return {"skipped": "Param export_parquet is off"}
@@ -112,7 +112,7 @@ def mysql_masked_copy():
 
     @task
     def report(coverage: dict, copied: dict, checks: dict, published: dict, parquet: dict) -> str:
-        from operators.masking_tasks import write_report
+        from task_callables.masking_tasks import write_report
 
         return write_report(get_current_context()["run_id"], {
             "source": coverage["source"], "coverage": coverage, "copy": copied, "checks": checks,
@@ -120,7 +120,7 @@ def mysql_masked_copy():
 
     @task
     def drop_scratch(source: dict | None) -> None:
-        from operators.masking_tasks import drop_scratch as run
+        from task_callables.masking_tasks import drop_scratch as run
 
         run(source)
 

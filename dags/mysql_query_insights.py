@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -85,19 +85,19 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 def mysql_query_insights():
     @task
     def snapshot() -> dict:
-        from operators.query_insights_tasks import snapshot as run
+        from task_callables.query_insights_tasks import snapshot as run
 
         return run(get_current_context()["params"])
 
     @task
     def baseline() -> dict | None:
-        from operators.query_insights_tasks import record_baseline as run
+        from task_callables.query_insights_tasks import record_baseline as run
 
         return run(get_current_context()["params"])
 
     @task
     def raise_regressions() -> dict:
-        from operators.query_insights_tasks import raise_regressions as run
+        from task_callables.query_insights_tasks import raise_regressions as run
 
         context = get_current_context()
         return run(context["params"], context)
@@ -105,7 +105,7 @@ def mysql_query_insights():
     # Restores a scratch copy when there are candidates: bounded like the restore drill.
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=6))
     def daily_report() -> dict:
-        from operators.query_insights_tasks import daily_report as run
+        from task_callables.query_insights_tasks import daily_report as run
 
         return run(get_current_context()["params"])
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 @dag(
@@ -45,13 +45,13 @@ from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 def mysql_restore():
     @task
     def check_configuration() -> dict:
-        from operators.backup_tasks import check_configuration as run
+        from task_callables.backup_tasks import check_configuration as run
 
         return run(need_secret=True, need_target=True)
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
     def restore() -> dict:
-        from operators.backup_tasks import restore as run
+        from task_callables.backup_tasks import restore as run
 
         return run(get_current_context()["params"])
 

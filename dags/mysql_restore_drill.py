@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from operators.backup_assets import FULL_BACKUP
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.backup_assets import FULL_BACKUP
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 
 def _alert(context):
-    from operators.backup_tasks import alert_on_failure
+    from task_callables.backup_tasks import alert_on_failure
 
     alert_on_failure(context)
 
@@ -35,13 +35,13 @@ def _alert(context):
 def mysql_restore_drill():
     @task
     def check_configuration() -> dict:
-        from operators.backup_tasks import check_configuration as run
+        from task_callables.backup_tasks import check_configuration as run
 
         return run(need_secret=True, need_target=True)
 
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
     def restore_and_compare() -> dict:
-        from operators.backup_tasks import drill
+        from task_callables.backup_tasks import drill
 
         return drill()
 

@@ -16,8 +16,8 @@ from airflow.sdk import DAG, Param
 from operators.cutover_operators import (CatchUpOperator, CleanupOperator, CutoverPrepareOperator,
                                          FreezeAndSwitchOperator, ReleaseOperator, RollbackCheckOperator,
                                          RollbackOperator, VerifyLiveOperator)
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 TAGS = ["migration", "cutover", "sqlite", "mysql"]
 

@@ -7,11 +7,11 @@ from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.sdk import DAG, TaskGroup
 
 from operators.cutover_operators import CaptureChangesOperator
-from operators.dag_params import optional
-from operators.migration_layout import source_layout, task_name
+from dag_building.dag_params import optional
+from dag_building.migration_layout import source_layout, task_name
 from operators.migration_operators import (CopyTableOperator, FinalizeOperator, MigrationPreflightOperator,
                                            MigrationReportOperator, SetupTargetOperator, VerifyTableOperator)
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 layout, not_ready = source_layout("sqlite_source")
 

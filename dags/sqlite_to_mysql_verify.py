@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from operators.dag_params import optional
+from dag_building.dag_params import optional
 from operators.migration_operators import VerifyDatabaseOperator
-from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
+from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 DOC = """
 ### Verify a migrated database now

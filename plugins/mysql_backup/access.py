@@ -1,6 +1,6 @@
 """How the backup code reaches a server: a Python connection and an option file for the CLIs.
 
-The DAGs adapt the MySqlTargetHook to this interface; tests and the benchmark use
+The DAGs adapt the MySqlServerHook to this interface; tests and the benchmark use
 SimpleAccess. Credentials go to the command-line tools only through a 0600 option file
 (`--defaults-extra-file`), never through argv, where any user could read them.
 """

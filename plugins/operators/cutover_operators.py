@@ -15,7 +15,7 @@ import sqlite3
 
 from airflow.sdk import BaseOperator, Variable
 
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_common.errors import ConfigurationError, TransientError
 from sqlite_to_mysql import report
@@ -61,9 +61,9 @@ class _CutoverOperator(BaseOperator):
         dst = None
         try:
             plan = sqlite_capture.captured_plan(src)
-            dst = MySqlTargetHook(self.mysql_conn_id, database=plan.database).get_conn()
+            dst = MySqlServerHook(self.mysql_conn_id, database=plan.database).get_conn()
             config = switch_config()
-            app = MySqlTargetHook(config.app_conn_id).airflow_connection()
+            app = MySqlServerHook(config.app_conn_id).airflow_connection()
             ssl = app.extra_dejson.get("ssl") or {}
             app_mysql = mysql_database(host=app.host or "localhost", port=app.port or 3306, user=app.login or "",
                                        password=app.password, database=plan.database,

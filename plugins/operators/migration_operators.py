@@ -9,7 +9,7 @@ import logging
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_common.session import server_info
 from mysql_hardening import server_settings
@@ -49,8 +49,8 @@ class _MigrationOperator(BaseOperator):
     def source(self):
         return SqliteSourceHook(self.sqlite_conn_id).get_conn()
 
-    def target(self, **kwargs) -> MySqlTargetHook:
-        return MySqlTargetHook(self.mysql_conn_id, **kwargs)
+    def target(self, **kwargs) -> MySqlServerHook:
+        return MySqlServerHook(self.mysql_conn_id, **kwargs)
 
     @staticmethod
     def plan(context) -> Plan:

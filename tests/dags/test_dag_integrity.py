@@ -83,7 +83,7 @@ def test_every_dag_has_tags_an_owner_and_a_retry_policy(fresh_install):
             assert task["owner"] not in ("", "airflow"), f"{dag_id}.{task_id} has no owner of its own"
             # Permanent errors must not be retried: every retried task decides through the policy.
             assert not task["retries"] or task["retry_policy"], f"{dag_id}.{task_id} retries blindly"
-            # One retry mechanism (operators/task_policy.py), for operators and @task callables alike.
+            # One retry mechanism (dag_building/task_policy.py), for operators and @task callables alike.
             assert not task["retries"] or task["retry_policy_class"] == "RetryTransientOnly", \
                 f"{dag_id}.{task_id} decides its retries another way"
 

@@ -148,7 +148,7 @@ def test_mysql_primary_has_row_binlog_gtid_and_mandatory_tls_and_a_replica():
 
 
 def test_every_long_running_service_has_a_healthcheck_and_the_init_creates_the_pool():
-    from operators.task_policy import MYSQL_POOL
+    from dag_building.task_policy import MYSQL_POOL
 
     for name, service in SERVICES.items():
         if service.get("restart") != "no":

@@ -45,9 +45,9 @@ def test_compose_certificates_pass_the_projects_tls_verification(tmp_path, priva
     monkeypatch.setenv("AIRFLOW_CONN_TLS_CHECK", json.dumps({
         "conn_type": "mysql", "host": "127.0.0.1", "port": server.port, "login": "root",
         "extra": {"ssl": {"ca": str(tls / "ca.pem")}}}))
-    from hooks.mysql_target_hook import MySqlTargetHook
+    from hooks.mysql_server_hook import MySqlServerHook
 
-    conn = MySqlTargetHook("tls_check").get_conn(with_database=False)  # VERIFY_IDENTITY
+    conn = MySqlServerHook("tls_check").get_conn(with_database=False)  # VERIFY_IDENTITY
     try:
         cur = conn.cursor()
         cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
@@ -61,7 +61,7 @@ def test_airflow_init_creates_db_pool_admin_password_and_backup_bucket(airflow_e
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from operators.task_policy import MYSQL_POOL
+    from dag_building.task_policy import MYSQL_POOL
     from tools.private_mariadb import free_port
 
     port = free_port()

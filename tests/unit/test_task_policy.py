@@ -5,7 +5,7 @@ import pytest
 from airflow.sdk.definitions.retry_policy import RetryAction
 
 from mysql_common.errors import ConfigurationError, TRANSIENT_MYSQL_ERRORS, TransientError
-from operators.task_policy import DEFAULT_ARGS, RetryTransientOnly
+from dag_building.task_policy import DEFAULT_ARGS, RetryTransientOnly
 
 
 class ServerError(Exception):

@@ -10,8 +10,8 @@ from pathlib import Path
 from airflow.sdk import DAG, get_current_context, task
 
 from operators.approval_gate import ApprovalGateOperator
-from operators.dag_params import optional
-from operators.task_policy import DEFAULT_ARGS
+from dag_building.dag_params import optional
+from dag_building.task_policy import DEFAULT_ARGS
 
 
 def marker() -> Path:

@@ -1,4 +1,4 @@
-"""TLS through MySqlTargetHook and its client option file, against a private mariadbd with
+"""TLS through MySqlServerHook and its client option file, against a private mariadbd with
 require_secure_transport=ON and certificates made here with openssl."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from mysql_common.errors import ConfigurationError
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ def hook(monkeypatch, server, ssl=None):
     extra = {"ssl": ssl} if ssl else {}
     monkeypatch.setenv("AIRFLOW_CONN_TLS_TEST", json.dumps({
         "conn_type": "mysql", "host": "127.0.0.1", "port": server.port, "login": "root", "extra": extra}))
-    return MySqlTargetHook("tls_test")
+    return MySqlServerHook("tls_test")
 
 
 def cipher(conn) -> str:

@@ -279,7 +279,7 @@ def test_an_account_changed_since_its_plan_is_not_touched(server):
 
 def test_one_login_for_two_jobs_is_refused(server, monkeypatch):
     from mysql_common.errors import ConfigurationError
-    from operators.hardening_tasks import plan_accounts
+    from task_callables.hardening_tasks import plan_accounts
 
     login = {"conn_type": "mysql", "host": "127.0.0.1", "port": server.port, "login": "shop_app",
              "password": PASSWORDS["app"]}

@@ -122,7 +122,7 @@ def cluster(tmp_path_factory):
             mp.setenv("AIRFLOW_VAR_MYSQL_BACKUP_LOCATION", str(location))
             mp.setenv("AIRFLOW_VAR_MYSQL_BACKUP_AGE_SECRET_KEY", identity)
             mp.setenv("AIRFLOW_VAR_MYSQL_BACKUP_SERVER_NAME", "shopdb")
-            from operators.hardening_tasks import seed_replica
+            from task_callables.hardening_tasks import seed_replica
 
             params = {"replica_conn_id": "mysql_replica", "replication_conn_id": "mysql_replication",
                       "replica_backup_id": "latest", "reseed_replica": False}

@@ -1,7 +1,7 @@
 """Bad input gets a clear answer: each unusable source or target fails before any data is
 written, with a message saying what is wrong (and what to do), never showing the password.
 
-The target side goes through MySqlTargetHook and an AIRFLOW_CONN_* connection, as the DAG's
+The target side goes through MySqlServerHook and an AIRFLOW_CONN_* connection, as the DAG's
 tasks do."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from mysql_common.errors import OperatorFacingError
 from sqlite_to_mysql.pipeline import Connections, run_all
 from sqlite_to_mysql.planner import Settings
@@ -129,14 +129,14 @@ def usage_only_user(mysql_connect):
 
 def migrate_through_hook(monkeypatch, tmp_path, source, *, login: str, password: str, database: str,
                          mysql_params) -> dict:
-    """run_all with the target opened by MySqlTargetHook from an AIRFLOW_CONN_* variable."""
+    """run_all with the target opened by MySqlServerHook from an AIRFLOW_CONN_* variable."""
     import json
 
     conn_id = f"s2m_target_{uuid.uuid4().hex[:6]}"
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({
         "conn_type": "mysql", "host": mysql_params["host"], "port": mysql_params["port"], "login": login,
         "password": password, "schema": database}))
-    hook = MySqlTargetHook(conn_id)
+    hook = MySqlServerHook(conn_id)
     conns = Connections(source=lambda: open_source(source), server=lambda: hook.get_conn(with_database=False),
                         database=hook.get_conn)
     return run_all(conns, source_path=str(source), database=hook.database_name(), settings=Settings(),

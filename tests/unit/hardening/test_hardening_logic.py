@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.mysql_target_hook import tls_arguments
+from hooks.mysql_server_hook import tls_arguments
 from mysql_common.errors import ConfigurationError
 from mysql_hardening import SQL_DIR, accounts, grants, monitoring, partition_plan, passwords, server_settings
 from mysql_hardening.grants import Level

@@ -1,5 +1,5 @@
 """Trigger-form fields with a default: optional in the form, and an emptied field runs with the
-default (operators/dag_params.py). The DAG and its Params are real; the context is the mapping a
+default (dag_building/dag_params.py). The DAG and its Params are real; the context is the mapping a
 task's on_execute_callback receives."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from airflow.sdk import DAG, Param
 from airflow.sdk.definitions.param import ParamsDict
 
-from operators.dag_params import optional, shown, use_defaults_for_empty
+from dag_building.dag_params import optional, shown, use_defaults_for_empty
 
 
 def test_optional_field_admits_null_and_states_its_default():

@@ -12,10 +12,10 @@ from datetime import date, datetime, timezone
 from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook, Variable
 
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from mysql_common.errors import ConfigurationError, mysql_errno
 from mysql_hardening import accounts, audit, incidents, index_plan, monitoring, partition_plan, server_settings
-from operators.hardening_alerts import deliver
+from task_callables.hardening_alerts import deliver
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def require_connection(conn_id: str, purpose: str):
 @contextlib.contextmanager
 def mysql(conn_id: str, purpose: str, *, with_database: bool = True):
     require_connection(conn_id, purpose)
-    conn = MySqlTargetHook(conn_id).get_conn(with_database=with_database)
+    conn = MySqlServerHook(conn_id).get_conn(with_database=with_database)
     try:
         yield conn
     finally:
@@ -134,7 +134,7 @@ def enable_audit(admin_conn_id: str) -> dict:
 def plan_indexes(target_conn_id: str, apply: bool) -> dict:
     with mysql(target_conn_id, "the migration user, which owns the schema") as conn:
         cur = conn.cursor()
-        database = MySqlTargetHook(target_conn_id).database_name()
+        database = MySqlServerHook(target_conn_id).database_name()
         decisions = index_plan.plan(cur, database)
         for d in decisions:
             log.info("index %s on %s: %s - %s%s", d.name, d.table, d.action, d.reason,
@@ -148,7 +148,7 @@ def plan_indexes(target_conn_id: str, apply: bool) -> dict:
 def plan_partitions(target_conn_id: str, apply: bool) -> dict:
     with mysql(target_conn_id, "the migration user, which owns the schema") as conn:
         cur = conn.cursor()
-        database = MySqlTargetHook(target_conn_id).database_name()
+        database = MySqlServerHook(target_conn_id).database_name()
         decisions = partition_plan.plan(cur, database, date.today())
         for d in decisions:
             log.info("partition %s by %s(%s): %s - %s%s", d.table, d.by, d.column, d.action,
@@ -186,7 +186,7 @@ def seed_replica(params: dict) -> dict:
     """Seed the replica from the latest full backup of the database the backup DAGs back up."""
     from hooks.backup_storage_hook import BackupStorageHook
     from mysql_hardening.replica_seed import seed_replica as seed
-    from operators.backup_tasks import HookAccess, backup_conn_id, server_name
+    from task_callables.backup_tasks import HookAccess, backup_conn_id, server_name
 
     replica_id = params["replica_conn_id"]
     require_connection(replica_id, "the replica server, with an account that can load the backup and run "
@@ -227,7 +227,7 @@ def check_health(params: dict) -> dict:
     require_connection(conn_id, "login of the monitor account (include/sql/users/*/monitor.sql)")
     working = monitoring.CheckResult(MONITOR, "ok", "the monitor reached the server and ran its checks")
     try:
-        conn = MySqlTargetHook(conn_id).get_conn(with_database=False)
+        conn = MySqlServerHook(conn_id).get_conn(with_database=False)
     except Exception as exc:
         if mysql_errno(exc) != 1040:
             raise

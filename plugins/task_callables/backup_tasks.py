@@ -22,7 +22,7 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook, Variable
 
 from hooks.backup_storage_hook import BackupStorageHook
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from mysql_common.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class HookAccess:
     """mysql_backup.access.MySqlAccess over an Airflow mysql connection."""
 
     def __init__(self, conn_id: str, database: str | None = None):
-        self.hook = MySqlTargetHook(conn_id)
+        self.hook = MySqlServerHook(conn_id)
         conn = self.hook.airflow_connection()
         self.database = database or self.hook.database_name()
         self._where = f"{conn.login}@{conn.host}:{conn.port or 3306} (connection '{conn_id}')"
@@ -231,7 +231,7 @@ def raise_alerts(verified: dict, params: dict, context) -> dict:
     then the run fails if any check failed."""
     from mysql_backup.verify import CHECKS, VerifyFailed
     from mysql_hardening import incidents
-    from operators.hardening_alerts import deliver
+    from task_callables.hardening_alerts import deliver
 
     server = verified["server"]
     key = f"mysql_backup_incidents__{server}"

@@ -1,4 +1,5 @@
-"""MySQL/MariaDB hook for the migration target, backups and monitoring.
+"""MySQL/MariaDB hook for every MySQL connection of the project: the migration target, backups,
+restores, administration, monitoring, masked copies.
 
 Builds on the provider's MySqlHook (connection fields and extras, including `ssl`),
 and adds what every session of this project needs: utf8mb4, strict sql_mode, UTC,
@@ -72,11 +73,12 @@ def tls_arguments(ssl, ssl_mode: str | None, *, mariadb_client: bool) -> dict:
     return {"ssl": keys, "ssl_mode": mode}
 
 
-class MySqlTargetHook(MySqlHook):
-    """Connections to the `mysql_target` (or any mysql-type) Airflow connection."""
+class MySqlServerHook(MySqlHook):
+    """Connections to any mysql-type Airflow connection (`mysql_target` by default), each
+    session with the project's settings."""
 
     default_conn_name = "mysql_target"
-    hook_name = "MySQL target"
+    hook_name = "MySQL server (project sessions)"
 
     def __init__(self, mysql_conn_id: str = default_conn_name, *, database: str | None = None,
                  connect_timeout: int = 10, **kwargs) -> None:

@@ -5,7 +5,7 @@ import logging
 
 from mysql_common.errors import PermanentError
 from mysql_hardening import encryption_at_rest
-from operators.hardening_tasks import mysql
+from task_callables.hardening_tasks import mysql
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def check_encryption(admin_conn_id: str) -> dict:
 
 def encrypt_tables(target_conn_id: str, admin_conn_id: str, key_id: int | None) -> dict:
     """Encrypt the application database's tables in place; fail if one stays unencrypted."""
-    from hooks.mysql_target_hook import MySqlTargetHook
+    from hooks.mysql_server_hook import MySqlServerHook
 
-    database = MySqlTargetHook(target_conn_id).database_name()
+    database = MySqlServerHook(target_conn_id).database_name()
     with mysql(target_conn_id, "the migration user, which owns the schema") as conn:
         changed = encryption_at_rest.encrypt_existing_tables(conn, database, key_id=key_id)
     for table in changed:

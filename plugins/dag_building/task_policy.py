@@ -14,7 +14,7 @@ from datetime import timedelta
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
 from mysql_common.errors import is_transient
-from operators.dag_params import use_defaults_for_empty
+from dag_building.dag_params import use_defaults_for_empty
 
 # Created by `make setup` (tools/setup.sh) and by the compose stack's init service; bounds the
 # number of concurrent MySQL sessions of migration, backup and restore tasks.
@@ -39,6 +39,6 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "retry_policy": RetryTransientOnly(),
-    # A trigger-form field left empty runs with its declared default (operators/dag_params.py).
+    # A trigger-form field left empty runs with its declared default (dag_building/dag_params.py).
     "on_execute_callback": use_defaults_for_empty,
 }

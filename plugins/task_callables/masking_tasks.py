@@ -24,8 +24,8 @@ from airflow.sdk import Variable
 
 from hooks.backup_storage_hook import BackupStorageHook
 from mysql_common.errors import ConfigurationError
-from operators.backup_tasks import HookAccess, backup_conn_id, restore_conn_id
-from operators.hardening_tasks import connection_or_none
+from task_callables.backup_tasks import HookAccess, backup_conn_id, restore_conn_id
+from task_callables.hardening_tasks import connection_or_none
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def check_configuration(params: dict) -> dict:
         else:
             database = access(REPLICA_CONN).database
     else:
-        from operators.backup_tasks import check_configuration as backups
+        from task_callables.backup_tasks import check_configuration as backups
 
         try:
             backups(need_secret=True, need_target=True)
@@ -156,7 +156,7 @@ def restore_source(params: dict) -> dict:
     from mysql_backup.catalog import load_catalog
     from mysql_backup.manifest import Layout
     from mysql_backup.restore import choose_database, drop_database, restore_backup
-    from operators.backup_tasks import server_name
+    from task_callables.backup_tasks import server_name
 
     storage_hook = BackupStorageHook()
     storage, key = storage_hook.get_storage(), storage_hook.get_key()
@@ -299,7 +299,7 @@ def write_report(run_id: str, parts: dict) -> str:
 def alert_on_failure(context) -> None:
     """on_failure_callback: the ALERT line, and the alert channels of the health monitor if configured
     (Param alert_email_to / connection mysql_alert_webhook); a leak is a security incident."""
-    from operators.hardening_alerts import deliver
+    from task_callables.hardening_alerts import deliver
 
     exc = context.get("exception")
     ti = context.get("task_instance")

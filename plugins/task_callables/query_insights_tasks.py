@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from airflow.exceptions import AirflowSkipException
 
 from hooks.backup_storage_hook import BackupStorageHook
-from hooks.mysql_target_hook import MySqlTargetHook
+from hooks.mysql_server_hook import MySqlServerHook
 from mysql_common.errors import ConfigurationError
-from operators.hardening_tasks import connection_or_none, publish_incidents, require_connection
+from task_callables.hardening_tasks import connection_or_none, publish_incidents, require_connection
 from query_insights import digest_history, digest_report, insights_run
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def thresholds(params: dict) -> digest_report.Thresholds:
 
 
 def _layout() -> tuple:
-    from operators.backup_tasks import server_name
+    from task_callables.backup_tasks import server_name
 
     return BackupStorageHook().get_storage(), digest_history.InsightsLayout(server_name())
 
@@ -41,7 +41,7 @@ def _layout() -> tuple:
 def _performance_schema(params: dict):
     conn_id = params["monitor_conn_id"]
     require_connection(conn_id, "the monitor account (SELECT on performance_schema, include/sql/users/*/monitor.sql)")
-    conn = MySqlTargetHook(conn_id).get_conn(with_database=False)
+    conn = MySqlServerHook(conn_id).get_conn(with_database=False)
     try:
         yield conn, f"the server of connection '{conn_id}'"
     finally:
@@ -75,7 +75,7 @@ def snapshot(params: dict) -> dict:
 
 def record_baseline(params: dict) -> dict | None:
     storage, layout = _layout()
-    database = MySqlTargetHook(explain_conn_id(params)).database_name()
+    database = MySqlServerHook(explain_conn_id(params)).database_name()
     meta = insights_run.baseline(storage, layout, datetime.now(timezone.utc), hours=params["baseline_hours"],
                                  on_demand=bool(params["record_baseline"]), schemas=_schemas(params, database),
                                  min_samples=params["min_samples"])
@@ -92,7 +92,7 @@ def raise_regressions(params: dict, context) -> dict:
     storage, layout = _layout()
     key = state_key(params["monitor_conn_id"])
     state = Variable.get(key, default=None, deserialize_json=True) or {}
-    database = MySqlTargetHook(explain_conn_id(params)).database_name()
+    database = MySqlServerHook(explain_conn_id(params)).database_name()
     results = insights_run.evaluate(storage, layout, datetime.now(timezone.utc), hours=params["alert_window_hours"],
                                     th=thresholds(params), schemas=_schemas(params, database),
                                     open_keys=sorted(state.get("incidents", {})))
@@ -103,7 +103,7 @@ def raise_regressions(params: dict, context) -> dict:
 
 def _validation(params: dict, database: str):
     """The restore drill's configuration, or why there is none (then nothing is recommended)."""
-    from operators.backup_tasks import HookAccess, check_configuration, restore_conn_id, server_name
+    from task_callables.backup_tasks import HookAccess, check_configuration, restore_conn_id, server_name
 
     if not params["validate_indexes"]:
         return None, "Param validate_indexes is off"
@@ -132,9 +132,9 @@ def daily_report(params: dict) -> dict:
             raise AirflowSkipException("the history does not reach back to yesterday yet")
         start, end = today - timedelta(days=1), today
     conn_id = explain_conn_id(params)
-    database = MySqlTargetHook(conn_id).database_name()
+    database = MySqlServerHook(conn_id).database_name()
     validation, why_not = _validation(params, database)
-    with _performance_schema(params) as (ps, where), contextlib.closing(MySqlTargetHook(conn_id).get_conn()) as db:
+    with _performance_schema(params) as (ps, where), contextlib.closing(MySqlServerHook(conn_id).get_conn()) as db:
         state = insights_run.digest_source.check_ready(ps, where)
         explainer = insights_run.Explainer(db, database).load()
         report = insights_run.daily_report(
