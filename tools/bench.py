@@ -11,7 +11,7 @@ Figures (all wall-clock seconds on this machine; nothing here is asserted by the
 - ours_scheduled: the same DAG as operators run it, triggered through the REST API of a running
   api-server, scheduler and dag-processor, its tasks run by the LocalExecutor; the figure is the
   DagRun's start-to-end as the UI shows it (a dry run goes first);
-- ours_<method>: the same phases in one process (pipeline.run_all, two tables at a time as an
+- ours_<method>: the same phases in one process (migration.run_all, two tables at a time as an
   executor with two slots would), per phase, for both bulk paths (LOAD DATA LOCAL INFILE and
   multi-row INSERT), with the process's peak memory;
 - raw_limit_with_indexes: the same rows, written to TSV files beforehand (untimed), loaded with
@@ -70,7 +70,7 @@ def connect(params: dict, database: str = ""):
 
 
 def connector(params: dict, database: str = ""):
-    """connect() later: what pipeline.Connections and setup_target take."""
+    """connect() later: what migration.Connections and setup_target take."""
     return lambda: connect(params, database)
 
 
@@ -174,7 +174,7 @@ def ours_in_process(source: Path, params: dict, database: str, method: str) -> d
 
 
 def _child(job: dict) -> None:
-    from sqlite_to_mysql.pipeline import Connections, run_all
+    from sqlite_to_mysql.migration import Connections, run_all
     from sqlite_to_mysql.planner import Settings
     from sqlite_to_mysql.source import open_source
 
@@ -199,7 +199,7 @@ def raw_limit(source: Path, params: dict, migrated: str, scratch: str, *, with_i
     with one LOAD DATA LOCAL INFILE per table into the same schema, two sessions at a time.
     with_indexes: each table then gets the secondary indexes our copy builds (the same
     statements), so the result is the same schema; without, the tables have primary keys only."""
-    from sqlite_to_mysql import pipeline, target_setup
+    from sqlite_to_mysql import migration, target_setup
     from sqlite_to_mysql.copy import load_data_sql
     from sqlite_to_mysql.keys import rowid_expr
     from sqlite_to_mysql.row_sql import line_sql
@@ -209,7 +209,7 @@ def raw_limit(source: Path, params: dict, migrated: str, scratch: str, *, with_i
 
     conn = connect(params, migrated)
     try:
-        _, plan = pipeline.stored_plan(conn)
+        _, plan = migration.stored_plan(conn)
     finally:
         conn.close()
     plan.database = scratch
@@ -228,7 +228,7 @@ def raw_limit(source: Path, params: dict, migrated: str, scratch: str, *, with_i
             jobs.append((path.stat().st_size, path, tp))
         src.close()
         server = connect(params)
-        pipeline.setup_target(server, connector(params, scratch), plan, _server_info(server),
+        migration.setup_target(server, connector(params, scratch), plan, _server_info(server),
                               run_id="bench_raw")
         server.close()
         pending = [(path, tp) for _, path, tp in sorted(jobs, key=lambda job: -job[0])]

@@ -192,7 +192,7 @@ def _has_binlog(server) -> bool:
 def prepare_database(source, server, created: list[str], rows: int = 1_000_000) -> str:
     """The database to back up: migrated from a SQLite file, or named, or `rows` synthetic rows."""
     if source and Path(str(source)).is_file():
-        from sqlite_to_mysql.pipeline import Connections, run_all
+        from sqlite_to_mysql.migration import Connections, run_all
         from sqlite_to_mysql.planner import Settings
         from sqlite_to_mysql.source import open_source
 

@@ -8,7 +8,7 @@ frozen, and whether every write the application committed is where it belongs af
 the file) and drops its target database afterwards. The demo shop's application writes
 through Django's ORM in a process of its own the whole time (include/demo_shop/app_writer.py)
 and journals every write that committed; the cutover's phases are the DAGs' own
-(sqlite_to_mysql.pipeline, .capture, .cutover, .rollback), run in this process.
+(sqlite_to_mysql.migration, sqlite_to_mysql.cutover), run in this process.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ for extra in (ROOT / "plugins", ROOT):
         sys.path.insert(0, str(extra))
 
 from mysql_common.session import server_info  # noqa: E402
-from sqlite_to_mysql import pipeline
+from sqlite_to_mysql import migration
 from sqlite_to_mysql.cutover import forward, rollback, sqlite_capture  # noqa: E402
 from sqlite_to_mysql.cutover.context import Cutover  # noqa: E402
 from sqlite_to_mysql.planner import Settings  # noqa: E402
@@ -57,18 +57,18 @@ def migrate_with_capture(source: Path, params: dict, database: str, *, run_id: s
     server_conn = connector(params)()
     try:
         server = server_info(server_conn)
-        plan = pipeline.preflight(src, source_path=str(source), database=database, server=server,
+        plan = migration.preflight(src, source_path=str(source), database=database, server=server,
                                   settings=settings or Settings(), server_conn=server_conn)
-        pipeline.require_no_blockers(plan)
+        migration.require_no_blockers(plan)
         sqlite_capture.install(rw, plan, run_id=run_id)
-        pipeline.setup_target(server_conn, connector(params, database), plan, server, run_id=run_id)
+        migration.setup_target(server_conn, connector(params, database), plan, server, run_id=run_id)
         dst = connector(params, database)()
         try:
-            method = pipeline.load_method(dst, "auto")
-            copied = sum(pipeline.copy_one(src, dst, plan, t.source, run_id=run_id, method=method)["rows_copied"]
+            method = migration.load_method(dst, "auto")
+            copied = sum(migration.copy_one(src, dst, plan, t.source, run_id=run_id, method=method)["rows_copied"]
                          for t in plan.tables)
-            pipeline.finalize(dst, plan)
-            verdicts = [explain_pending(src, t, pipeline.verify_one(src, dst, plan, t.source, max_examples=100000),
+            migration.finalize(dst, plan)
+            verdicts = [explain_pending(src, t, migration.verify_one(src, dst, plan, t.source, max_examples=100000),
                                         max_examples=20) for t in plan.tables]
         finally:
             dst.close()

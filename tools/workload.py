@@ -53,7 +53,7 @@ REQUEST_TYPES = ["listing", "product_page", "order_history", "checkout", "admin_
 
 def migrate(source: Path, params: dict, database: str) -> dict:
     """The project's migration, in-process, into a new database."""
-    from sqlite_to_mysql.pipeline import Connections, run_all
+    from sqlite_to_mysql.migration import Connections, run_all
     from sqlite_to_mysql.planner import Settings
     from sqlite_to_mysql.source import open_source
 

@@ -1,5 +1,5 @@
 """Operators of the migration DAG: each opens its connections through the hooks and runs
-one phase of sqlite_to_mysql.pipeline. Data moves between tasks only through XCom (the
+one phase of sqlite_to_mysql.migration. Data moves between tasks only through XCom (the
 plan, per-table results), never through local files, so tasks may run on any worker."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hooks.mysql_server_hook import MySqlServerHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_common.session import server_info
 from mysql_hardening import server_settings
-from sqlite_to_mysql import pipeline, report
+from sqlite_to_mysql import migration, report
 from sqlite_to_mysql.cutover import sqlite_capture
 from sqlite_to_mysql.cutover.while_migrating import PENDING_EXAMPLES, catch_up_for_report, settle_pending
 from sqlite_to_mysql.errors import PreflightBlocked
@@ -75,7 +75,7 @@ class MigrationPreflightOperator(_MigrationOperator):
         src = source_hook.get_conn()
         server_conn = hook.get_conn(with_database=False)
         try:
-            plan = pipeline.preflight(src, source_path=str(source_hook.path()), database=hook.database_name(),
+            plan = migration.preflight(src, source_path=str(source_hook.path()), database=hook.database_name(),
                                       server=server_info(server_conn), settings=settings, server_conn=server_conn)
         finally:
             server_conn.close()
@@ -89,7 +89,7 @@ class MigrationPreflightOperator(_MigrationOperator):
             plan.blockers.append(
                 f"the source has tables this DAG does not show yet: {missing}. The DAG file is re-parsed "
                 f"within a minute of a schema change; trigger again once the Graph view shows them")
-        pipeline.require_no_blockers(plan)
+        migration.require_no_blockers(plan)
         context["ti"].xcom_push(key="plan", value=plan.to_json())
         return {"tables": [t.source for t in plan.tables], "report_dir": str(directory),
                 "warnings": len(plan.warnings), "dry_run": bool(params.get("dry_run"))}
@@ -105,7 +105,7 @@ class SetupTargetOperator(_MigrationOperator):
         server_conn = hook.get_conn(with_database=False)
         try:
             server = hook.server()
-            actions = pipeline.setup_target(server_conn, hook.get_conn, plan, server, run_id=context["run_id"],
+            actions = migration.setup_target(server_conn, hook.get_conn, plan, server, run_id=context["run_id"],
                                             if_target_exists=context["params"].get("if_target_exists", "fail"))
             settings = server_settings.check(server_conn)
         finally:
@@ -119,7 +119,7 @@ class SetupTargetOperator(_MigrationOperator):
                             item.actual, item.expected, item.why)
         conn = hook.get_conn()
         try:
-            method = pipeline.load_method(conn, context["params"].get("load_method", "auto"))
+            method = migration.load_method(conn, context["params"].get("load_method", "auto"))
         finally:
             conn.close()
         log.info("bulk load method: %s", method)
@@ -155,7 +155,7 @@ class CopyTableOperator(_TableOperator):
         src = self.source()
         dst = self.target().get_conn()
         try:
-            return pipeline.copy_one(src, dst, plan, self.table, run_id=context["run_id"],
+            return migration.copy_one(src, dst, plan, self.table, run_id=context["run_id"],
                                      method=setup.get("method", "load_data"), restart=restart)
         finally:
             dst.close()
@@ -171,7 +171,7 @@ class VerifyTableOperator(_TableOperator):
         src = self.source()
         dst = self.target().get_conn()
         try:
-            verdict = pipeline.verify_one(src, dst, plan, self.table, max_examples=PENDING_EXAMPLES if capturing
+            verdict = migration.verify_one(src, dst, plan, self.table, max_examples=PENDING_EXAMPLES if capturing
                                           else int(context["params"].get("diff_examples", 20)))
             if capturing:  # the application keeps writing: pending changes are not losses
                 verdict = settle_pending(src, plan, self.table, verdict,
@@ -189,7 +189,7 @@ class FinalizeOperator(_MigrationOperator):
         plan = self.plan(context)
         dst = self.target().get_conn()
         try:
-            return pipeline.finalize(dst, plan)
+            return migration.finalize(dst, plan)
         finally:
             dst.close()
 
@@ -221,13 +221,13 @@ class MigrationReportOperator(_MigrationOperator):
                     catch_up_for_report(src, dst, plan, context["run_id"])
                 finally:
                     src.close()
-            checks = pipeline.database_checks(dst, plan)
+            checks = migration.database_checks(dst, plan)
         finally:
             dst.close()
-        result = pipeline.assemble(plan, verdicts, copies, checks)
+        result = migration.assemble(plan, verdicts, copies, checks)
         result["finalize"] = ti.xcom_pull(task_ids="finalize")
         result["capture"] = bool(context["params"].get("capture_changes"))
-        directory = pipeline.publish(result, context["run_id"])
+        directory = migration.publish(result, context["run_id"])
         return {"status": result["status"], "report_dir": directory, "totals": result["totals"]}
 
 
@@ -240,12 +240,12 @@ class VerifyDatabaseOperator(_MigrationOperator):
         src = self.source()
         dst = self.target().get_conn()
         try:
-            migration_run, plan = pipeline.stored_plan(dst)
+            migration_run, plan = migration.stored_plan(dst)
             log.info("verifying %d tables of %s against the plan of migration run %s", len(plan.tables),
                      plan.database, migration_run)
             capturing = sqlite_capture.has_tables(src) and sqlite_capture.phase(src) == sqlite_capture.CAPTURING
             shown = int(params.get("diff_examples", 20))
-            result = pipeline.verify_all(
+            result = migration.verify_all(
                 src, dst, plan, max_examples=PENDING_EXAMPLES if capturing else shown,
                 settle=(lambda table, verdict: settle_pending(src, plan, table, verdict, diff_examples=shown))
                 if capturing else None)
@@ -253,6 +253,6 @@ class VerifyDatabaseOperator(_MigrationOperator):
         finally:
             dst.close()
             src.close()
-        directory = pipeline.publish(result, context["run_id"])
+        directory = migration.publish(result, context["run_id"])
         return {"status": result["status"], "report_dir": directory, "totals": result["totals"],
                 "migration_run": migration_run}

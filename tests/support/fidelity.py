@@ -807,7 +807,7 @@ def check_catch_up(path: Path, params: dict, policy: str) -> list[str]:
     that blocks (fail) has nothing to catch up: no problems."""
     import MySQLdb
 
-    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql import migration
     from sqlite_to_mysql.cutover.catchup import ForwardSync, catch_up
     from sqlite_to_mysql.errors import PreflightBlocked
     from sqlite_to_mysql.planner import Settings
@@ -833,7 +833,7 @@ def check_catch_up(path: Path, params: dict, policy: str) -> list[str]:
             plan = result["plan"]
             catch_up(ForwardSync(src, dst, plan), max_lag_changes=0, timeout=120)
             for tp in plan.tables:
-                verdict = pipeline.verify_one(src, dst, plan, tp.source)
+                verdict = migration.verify_one(src, dst, plan, tp.source)
                 if not verdict["ok"]:
                     problems.append(f"{label}: verification of {tp.source} after catch-up: {verdict}"[:1500])
         finally:

@@ -1,7 +1,7 @@
 """Running the migration phases in-process against the test server (what the DAG does)."""
 from __future__ import annotations
 
-from sqlite_to_mysql.pipeline import Connections, run_all
+from sqlite_to_mysql.migration import Connections, run_all
 from sqlite_to_mysql.planner import Settings
 from sqlite_to_mysql.source import open_source
 from tools.bench import connector

@@ -14,7 +14,7 @@ import pytest
 
 from hooks.mysql_server_hook import MySqlServerHook
 from mysql_common.errors import OperatorFacingError
-from sqlite_to_mysql.pipeline import Connections, run_all
+from sqlite_to_mysql.migration import Connections, run_all
 from sqlite_to_mysql.planner import Settings
 from sqlite_to_mysql.source import open_source
 from support.migrate import migrate

@@ -150,7 +150,7 @@ def test_a_copy_that_fails_leaves_no_reader_on_the_source_connection(tmp_path, n
     closes that connection: a query running on a closed connection crashes the process."""
     import threading
 
-    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql import migration
     from sqlite_to_mysql.copy import copy_table
     from sqlite_to_mysql.errors import TypeConflictError
     from sqlite_to_mysql.planner import Settings
@@ -161,9 +161,9 @@ def test_a_copy_that_fails_leaves_no_reader_on_the_source_connection(tmp_path, n
     path = fidelity.build(tmp_path / "source.sqlite3", db)
     database = new_database("reader")
     src, server = open_source(path), connector(mysql_params)()
-    plan = pipeline.preflight(src, source_path=str(path), database=database,
-                              server=pipeline.server_info(server), settings=Settings(batch_rows=100))
-    pipeline.setup_target(server, connector(mysql_params, database), plan, pipeline.server_info(server), run_id="r")
+    plan = migration.preflight(src, source_path=str(path), database=database,
+                              server=migration.server_info(server), settings=Settings(batch_rows=100))
+    migration.setup_target(server, connector(mysql_params, database), plan, migration.server_info(server), run_id="r")
     dst = connector(mysql_params, database)()
     dst.cursor().execute("ALTER TABLE t0 ADD UNIQUE KEY (c0)")  # the data violates it from row 8 on
     with pytest.raises(TypeConflictError):
@@ -400,7 +400,7 @@ def test_a_value_mysql_changes_with_only_a_note_fails_the_batch(tmp_path, new_da
     note (1265). Should a value reach MySQL in a narrower column than planned (here the
     column is narrowed behind the plan's back), the batch fails and names the row, on both
     bulk paths; before, the INSERT path rounded silently and only verification noticed."""
-    from sqlite_to_mysql import pipeline
+    from sqlite_to_mysql import migration
     from sqlite_to_mysql.copy import copy_table
     from sqlite_to_mysql.errors import TypeConflictError
     from sqlite_to_mysql.planner import Settings
@@ -411,9 +411,9 @@ def test_a_value_mysql_changes_with_only_a_note_fails_the_batch(tmp_path, new_da
     path = fidelity.build(tmp_path / "source.sqlite3", db)
     database = new_database("notes")
     src, server = open_source(path), connector(mysql_params)()
-    info = pipeline.server_info(server)
-    plan = pipeline.preflight(src, source_path=str(path), database=database, server=info, settings=Settings())
-    pipeline.setup_target(server, connector(mysql_params, database), plan, info, run_id="r")
+    info = migration.server_info(server)
+    plan = migration.preflight(src, source_path=str(path), database=database, server=info, settings=Settings())
+    migration.setup_target(server, connector(mysql_params, database), plan, info, run_id="r")
     dst = connector(mysql_params, database)()
     dst.cursor().execute("ALTER TABLE t0 MODIFY price DECIMAL(6,1) NOT NULL")
     with pytest.raises(TypeConflictError, match="1265"):

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from mysql_common.session import server_info
-from sqlite_to_mysql import pipeline, target_state
+from sqlite_to_mysql import migration, target_state
 from sqlite_to_mysql.planner import Settings
 from sqlite_to_mysql.source import open_source
 from support.migrate import connector
@@ -42,9 +42,9 @@ def prepared(tmp_path, new_database, mysql_params):
     database = new_database("resume")
     server_conn = connector(mysql_params)()
     src = open_source(source)
-    plan = pipeline.preflight(src, source_path=str(source), database=database, server=server_info(server_conn),
+    plan = migration.preflight(src, source_path=str(source), database=database, server=server_info(server_conn),
                               settings=Settings(batch_rows=BATCH))
-    pipeline.setup_target(server_conn, connector(mysql_params, database), plan, server_info(server_conn),
+    migration.setup_target(server_conn, connector(mysql_params, database), plan, server_info(server_conn),
                           run_id="run1")
     server_conn.close()
     yield source, database, plan, src
@@ -64,7 +64,7 @@ def target_keys(cur) -> list[int]:
 def copy(src, plan, mysql_params, database, **kwargs) -> dict:
     dst = connector(mysql_params, database)()
     try:
-        return pipeline.copy_one(src, dst, plan, "events", run_id="run1", method="load_data", **kwargs)
+        return migration.copy_one(src, dst, plan, "events", run_id="run1", method="load_data", **kwargs)
     finally:
         dst.close()
 
@@ -84,7 +84,7 @@ def test_a_killed_copy_resumes_from_its_checkpoint(prepared, mysql_params, mysql
 
     def run():
         try:
-            pipeline.copy_one(src, dst, plan, "events", run_id="run1", method="load_data")
+            migration.copy_one(src, dst, plan, "events", run_id="run1", method="load_data")
         except Exception as exc:
             failure.append(exc)
 
@@ -116,7 +116,7 @@ def test_a_killed_copy_resumes_from_its_checkpoint(prepared, mysql_params, mysql
     assert summary["rows_copied"] == ROWS
     assert target_keys(cur) == list(range(1, ROWS + 1))  # no duplicates, no gaps, source order
     dst2 = connector(mysql_params, database)()
-    verdict = pipeline.verify_one(src, dst2, plan, "events")
+    verdict = migration.verify_one(src, dst2, plan, "events")
     dst2.close()
     assert verdict["ok"] and verdict["target_rows"] == ROWS and verdict["checksum"] == "OK"
 
@@ -155,7 +155,7 @@ def test_batches_longer_than_sqlites_longest_string_are_split(prepared, mysql_pa
     dst = connector(mysql_params, database)()
     try:
         assert target_keys(dst.cursor()) == list(range(1, ROWS + 1))
-        verdict = pipeline.verify_one(src, dst, plan, "events")
+        verdict = migration.verify_one(src, dst, plan, "events")
     finally:
         dst.close()
     assert verdict["ok"] and verdict["target_rows"] == ROWS, verdict

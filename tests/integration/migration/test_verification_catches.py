@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from sqlite_to_mysql import pipeline
+from sqlite_to_mysql import migration
 from sqlite_to_mysql.errors import MigrationDataLoss
 from sqlite_to_mysql.source import open_source
 from support.migrate import connector, migrate
@@ -89,8 +89,8 @@ def verify_now(source, database, mysql_params) -> dict:
     src = open_source(source)
     dst = connector(mysql_params, database)()
     try:
-        _run_id, plan = pipeline.stored_plan(dst)
-        return pipeline.verify_all(src, dst, plan)
+        _run_id, plan = migration.stored_plan(dst)
+        return migration.verify_all(src, dst, plan)
     finally:
         dst.close()
         src.close()
@@ -131,7 +131,7 @@ def test_each_injected_difference_is_caught_by_key(injection, migrated, mysql_pa
         assert items["target_rows"] == ROWS + 1
 
     with pytest.raises(MigrationDataLoss) as caught:
-        pipeline.publish(result, f"damaged_{injection}", str(tmp_path / "reports"))
+        migration.publish(result, f"damaged_{injection}", str(tmp_path / "reports"))
     assert str(caught.value).startswith("MIGRATION_DATA_LOSS") and "items" in str(caught.value)
     report_dir = tmp_path / "reports" / f"damaged_{injection}"
     saved = json.loads((report_dir / "verification.json").read_text())
@@ -155,7 +155,7 @@ def test_a_clean_copy_verifies_clean_when_rerun_alone(migrated, mysql_params, tm
     (items,) = [t for t in result["tables"] if t["table"] == "items"]
     assert items["source_rows"] == items["target_rows"] == len(rows)
     assert items["checksum"] == "OK" and items["differing_rows"] == 0
-    assert pipeline.publish(result, "rerun", str(tmp_path / "reports")).endswith("rerun")
+    assert migration.publish(result, "rerun", str(tmp_path / "reports")).endswith("rerun")
 
 
 def test_segments_too_big_for_group_concat_are_hashed_row_by_row(tmp_path, new_database, mysql_params,

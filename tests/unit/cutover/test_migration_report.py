@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlite_to_mysql import pipeline, report
+from sqlite_to_mysql import migration, report
 from sqlite_to_mysql.cutover import sqlite_capture
 from sqlite_to_mysql.cutover.verification import explain_pending
 from sqlite_to_mysql.errors import MigrationDataLoss
@@ -34,7 +34,7 @@ def captured(source, app):
                               max_examples=20)
     clean = explain_pending(conn, plan.table("nokey"), verdict("nokey", [], source_rows=4, target_rows=4),
                             max_examples=20)
-    result = pipeline.assemble(plan, [pending, clean], {}, {"issues": [], "orphans": []})
+    result = migration.assemble(plan, [pending, clean], {}, {"issues": [], "orphans": []})
     result["capture"] = True
     return result
 
@@ -46,7 +46,7 @@ def test_a_table_differing_only_by_captured_changes_is_pending_not_ok(captured, 
     assert pairs["source_rows"] == 6 and pairs["target_rows"] == 5  # the counts as they were measured
     assert tables["nokey"]["state"] == "OK"
     assert captured["status"] == "PENDING"
-    assert pipeline.publish(captured, "run1", report_base=str(tmp_path))  # pending is not a loss: the run goes on
+    assert migration.publish(captured, "run1", report_base=str(tmp_path))  # pending is not a loss: the run goes on
 
 
 @pytest.mark.parametrize("render", [report.verification_summary, report.verification_markdown])
