@@ -252,7 +252,8 @@ def _switch(cut: Cutover, report: dict, started: float) -> None:
         raise SwitchFailed(f"the switch to MySQL failed ({exc}); SQLite is the application's database again, "
                            f"nothing lost: {undone.get('summary')}") from exc
     with sqlite_capture.Transaction(cut.src):
-        sqlite_capture.write_state(cut.src, phase=sqlite_capture.SWITCHED, switched_at=time.time(), switch_run_id=cut.run_id)
+        sqlite_capture.transition(cut.src, sqlite_capture.SWITCHED, switched_at=time.time(),
+                                  switch_run_id=cut.run_id)
     _finish(cut, report, started, "switch")
 
 

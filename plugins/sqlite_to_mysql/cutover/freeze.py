@@ -85,7 +85,7 @@ def freeze_source(conn: sqlite3.Connection, plan: Plan, *, deadline: float, run_
         _drop_sqlite(conn, "f")
         for statement in _sqlite_triggers(plan, "f", freeze_message(deadline), deadline):
             conn.execute(statement)
-        sqlite_capture.write_state(conn, phase=sqlite_capture.FROZEN, freeze_deadline=deadline, frozen_at=time.time(),
+        sqlite_capture.transition(conn, sqlite_capture.FROZEN, freeze_deadline=deadline, frozen_at=time.time(),
                             cutover_run_id=run_id)
 
 
@@ -106,14 +106,14 @@ def commit_switch(conn: sqlite3.Connection, plan: Plan, *, applied_seq: int) -> 
         _drop_sqlite(conn, "f")
         for statement in _sqlite_triggers(plan, "g", SOURCE_GUARD_MESSAGE, None):
             conn.execute(statement)
-        sqlite_capture.write_state(conn, phase=sqlite_capture.SWITCHING, freeze_deadline=None)
+        sqlite_capture.transition(conn, sqlite_capture.SWITCHING, freeze_deadline=None)
 
 
 def unfreeze_source(conn: sqlite3.Connection, *, phase: str = sqlite_capture.CAPTURING) -> int:
     """Drop the timed freeze and the guard: the application may write to SQLite again."""
     with Transaction(conn):
         dropped = _drop_sqlite(conn, "fg")
-        sqlite_capture.write_state(conn, phase=phase, freeze_deadline=None)
+        sqlite_capture.transition(conn, phase, freeze_deadline=None)
     return dropped
 
 

@@ -69,7 +69,7 @@ def freeze_and_return(cut: Cutover, sync: BackwardSync, report: dict, *, timeout
             raise FreezeTimeout(f"the MySQL freeze reached its {timeout:.0f}s deadline")
         freeze.guard_target(cut.dst, cut.plan)
         with sqlite_capture.Transaction(cut.src):
-            sqlite_capture.write_state(cut.src, phase=sqlite_capture.ROLLING_BACK, rollback_run_id=cut.run_id)
+            sqlite_capture.transition(cut.src, sqlite_capture.ROLLING_BACK, rollback_run_id=cut.run_id)
     except BaseException as exc:
         freeze.unfreeze_target(cut.dst)
         log.error("rollback stopped after %.1fs of MySQL write freeze, MySQL writable again: %s",
@@ -131,4 +131,4 @@ def finish_rollback(cut: Cutover, *, strict: bool, report: dict | None = None,
 def _stay_on_mysql(cut: Cutover) -> None:
     freeze.unfreeze_target(cut.dst)
     with sqlite_capture.Transaction(cut.src):
-        sqlite_capture.write_state(cut.src, phase=sqlite_capture.SWITCHED)
+        sqlite_capture.transition(cut.src, sqlite_capture.SWITCHED)

@@ -90,7 +90,8 @@ def cleanup(cut: Cutover, *, remove_guard: bool) -> dict:
         result["mysql_guard_lifted"] = freeze.unfreeze_target(cut.dst)
     with sqlite_capture.Transaction(cut.src):
         # after a rollback (or none), a new migration may arm capture again
-        sqlite_capture.write_state(cut.src, phase=None if phase == sqlite_capture.CAPTURING else phase, cleaned_at=time.time())
+        sqlite_capture.transition(cut.src, None if phase == sqlite_capture.CAPTURING else phase,
+                                  cleaned_at=time.time())
     log.warning("cleanup: SQLite %s; MySQL %s%s", result["sqlite"], result["mysql"],
                 "; guards removed" if remove_guard else "")
     cut.record("cleanup", None, result)

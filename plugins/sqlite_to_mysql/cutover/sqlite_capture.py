@@ -39,6 +39,17 @@ FROZEN = "frozen"  # SQLite writes refused until a deadline (timed freeze)
 SWITCHING = "switching"  # decision taken: SQLite refuses writes for good, the app is being pointed at MySQL
 SWITCHED = "switched"  # application on MySQL; SQLite kept read-only as a guard
 ROLLING_BACK = "rolling_back"  # MySQL refuses writes for good, the app is being pointed back at SQLite
+# The cutover's state machine: where each phase may go next (staying put is always allowed).
+# transition() is the one writer of the phase; release.release() resolves each phase a step
+# cut short may leave behind.
+TRANSITIONS: dict[str | None, set[str | None]] = {
+    None: {CAPTURING},  # the migration arms capture
+    CAPTURING: {FROZEN, None},  # the timed freeze; cleanup
+    FROZEN: {CAPTURING, SWITCHING},  # unfrozen (rehearsal, failure, release); the switch decided
+    SWITCHING: {SWITCHED, ROLLING_BACK},  # the application on MySQL; the switch undone
+    SWITCHED: {ROLLING_BACK},  # a rollback past its point of no return
+    ROLLING_BACK: {CAPTURING, SWITCHED},  # back on SQLite; or staying on MySQL
+}
 
 
 def trigger_name(kind: str, table: str, op: str) -> str:
@@ -94,6 +105,15 @@ def write_state(conn: sqlite3.Connection, **values) -> None:
 
 def phase(conn: sqlite3.Connection) -> str | None:
     return read_state(conn).get("phase")
+
+
+def transition(conn: sqlite3.Connection, to: str | None, **values) -> None:
+    """Move to phase `to` (and write `values`) within the caller's transaction; a move the
+    state machine does not have is refused, so no step can leave a phase nobody resolves."""
+    current = phase(conn)
+    if to != current and to not in TRANSITIONS.get(current, set()):
+        raise CutoverError(f"the cutover cannot go from phase {current} to {to}")
+    write_state(conn, phase=to, **values)
 
 
 def captured_plan(conn: sqlite3.Connection) -> Plan:
@@ -186,7 +206,7 @@ def install(conn: sqlite3.Connection, plan: Plan, *, run_id: str) -> dict:
         if state.get("capture_run_id") != run_id:
             cleared = conn.execute(f"DELETE FROM {qi(CHANGELOG)}").rowcount
             write_state(conn, capture_run_id=run_id, armed_at=time.time())
-        write_state(conn, phase=CAPTURING, plan=plan.to_json(), database=plan.database)
+        transition(conn, CAPTURING, plan=plan.to_json(), database=plan.database)
     result = {"tables": len(plan.tables), "triggers_created": len(created) - len(replaced),
               "triggers_replaced": len(replaced), "triggers_kept": len(wanted) - len(created),
               "triggers_removed": len(removed), "changes_discarded": cleared, "run_id": run_id}
