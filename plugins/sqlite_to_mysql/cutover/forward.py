@@ -18,7 +18,8 @@ from mysql_common.identifiers import quote
 from sqlite_to_mysql.cutover import freeze, mysql_capture, sqlite_capture, switch_actions, verification
 from sqlite_to_mysql.cutover.catchup import catch_up
 from sqlite_to_mysql.cutover.context import Cutover
-from sqlite_to_mysql.cutover.errors import CutoverError, FreezeTimeout, SwitchFailed, error_text
+from sqlite_to_mysql.cutover.errors import CutoverError, SwitchFailed, error_text
+from sqlite_to_mysql.cutover.freeze_window import brief, freeze_window, maintenance_off, raise_if_maintenance_stuck
 from sqlite_to_mysql.cutover.release import release
 from sqlite_to_mysql.cutover.return_to_sqlite import undo_switch
 from sqlite_to_mysql.cutover.switch_actions import CAN, SwitchConfig
@@ -195,13 +196,18 @@ def _freeze_and_switch(cut: Cutover, live: dict, report: dict, *, mode: str, tim
     report["catch_up"] = catch_up(sync, max_lag_changes=max_lag_changes, timeout=catch_up_timeout)
     report["counters_before_freeze"] = sync_counters(cut.src, cut.dst, cut.plan)
     report["maintenance_on"] = switch_actions.maintenance(cut.config, True, run_id=cut.run_id)
-    deadline = time.time() + timeout
-    started = time.monotonic()
-    freeze.freeze_source(cut.src, cut.plan, deadline=deadline, run_id=cut.run_id)
-    log.warning("writes to the SQLite source are frozen until %s (%.0fs at most)", freeze.utc(deadline), timeout)
-    try:
+
+    def lift() -> None:
+        if sqlite_capture.phase(cut.src) == sqlite_capture.FROZEN:
+            freeze.unfreeze_source(cut.src)
+
+    with freeze_window(cut, report, timeout=timeout, name="the freeze", frozen="the SQLite source",
+                       freeze=lambda deadline: freeze.freeze_source(cut.src, cut.plan, deadline=deadline,
+                                                                    run_id=cut.run_id),
+                       lift=lift, stopped="cutover stopped after %.1fs of write freeze, writes to SQLite released: %s",
+                       failed_step="freeze_failed") as window:
         step = time.monotonic()
-        report["drain"] = catch_up(sync, max_lag_changes=0, timeout=timeout, deadline=deadline)
+        report["drain"] = catch_up(sync, max_lag_changes=0, timeout=timeout, deadline=window.deadline)
         report["drain_seconds"] = round(time.monotonic() - step, 3)
         drift = schema_drift(cut.src, cut.plan)
         if drift:
@@ -210,30 +216,19 @@ def _freeze_and_switch(cut: Cutover, live: dict, report: dict, *, mode: str, tim
             raise CutoverError("something other than this cutover wrote to the MySQL target: not switching")
         check = verification.check_frozen(cut.src, cut.dst, cut.plan, live)
         report["verification"] = check
-        if time.time() >= deadline:  # writes were let through meanwhile: the check proves nothing
-            raise FreezeTimeout(f"the freeze reached its {timeout:.0f}s deadline during the final check")
+        window.check_deadline(" during the final check")
         if not check["ok"]:
             raise MigrationDataLoss("verification during the freeze failed: " + verification.failures(check))
         report["counters"] = sync_counters(cut.src, cut.dst, cut.plan)
-        if time.time() >= deadline:
-            raise FreezeTimeout(f"the freeze reached its {timeout:.0f}s deadline before the switch")
+        window.check_deadline(" before the switch")
         if mode == "rehearsal":
             freeze.unfreeze_source(cut.src)
         else:
             freeze.commit_switch(cut.src, cut.plan, applied_seq=sync.applied_seq())
-    except BaseException as exc:
-        if sqlite_capture.phase(cut.src) == sqlite_capture.FROZEN:
-            freeze.unfreeze_source(cut.src)
-        frozen = time.monotonic() - started
-        report["frozen_seconds"] = round(frozen, 3)
-        log.error("cutover stopped after %.1fs of write freeze, writes to SQLite released: %s", frozen, exc)
-        _maintenance_off(cut, report)
-        cut.record("freeze_failed", frozen, {"error": str(exc), **_brief(report)})
-        raise
     if mode == "rehearsal":
-        _finish(cut, report, started, "rehearsal")
+        _finish(cut, report, window.started, "rehearsal")
     else:
-        _switch(cut, report, started)
+        _switch(cut, report, window.started)
 
 
 def _switch(cut: Cutover, report: dict, started: float) -> None:
@@ -260,7 +255,7 @@ def _switch(cut: Cutover, report: dict, started: float) -> None:
 def _finish(cut: Cutover, report: dict, started: float, outcome: str) -> None:
     report["frozen_seconds"] = round(time.monotonic() - started, 3)
     report["outcome"] = outcome
-    _maintenance_off(cut, report)
+    maintenance_off(cut, report)
     changes = report["catch_up"]["changes"] + report["drain"]["changes"]
     if outcome == "switch":
         log.warning("SWITCHED to MySQL: writes were frozen for %.2fs; %d changes applied before and %d during "
@@ -271,9 +266,8 @@ def _finish(cut: Cutover, report: dict, started: float, outcome: str) -> None:
                     "and %d during the freeze; SQLite writable again", report["frozen_seconds"],
                     report["catch_up"]["changes"], report["drain"]["changes"])
     report["changes_applied"] = changes
-    cut.record(outcome, report["frozen_seconds"], _brief(report))
-    if report.get("maintenance_off_error"):
-        raise SwitchFailed(f"{outcome} done, but maintenance_off failed: {report['maintenance_off_error']}")
+    cut.record(outcome, report["frozen_seconds"], brief(report))
+    raise_if_maintenance_stuck(report, outcome)
 
 
 def _conclude(cut: Cutover, report: dict) -> None:
@@ -301,25 +295,3 @@ def safe_to_switch(config: SwitchConfig, report: dict) -> tuple[bool, str]:
     if report.get("outcome") == "switch":
         because += "; the application now runs on MySQL"
     return True, because
-
-
-def _maintenance_off(cut: Cutover, report: dict) -> None:
-    if report.get("maintenance_on") is None:
-        return
-    try:
-        report["maintenance_off"] = switch_actions.maintenance(cut.config, False, run_id=cut.run_id)
-    except Exception as exc:
-        log.error("maintenance_off failed: %s", exc)
-        report["maintenance_off_error"] = str(exc)
-
-
-def _brief(report: dict) -> dict:
-    """The report without per-table detail, for the journal."""
-    brief = {k: v for k, v in report.items() if k != "verification"}
-    if "verification" in report:
-        v = report["verification"]
-        brief["verification"] = {"ok": v["ok"], "seconds": v["seconds"], "keys_checked": v["keys_checked"],
-                                 "ranges_checked": v["ranges_checked"]}
-    return brief
-
-

@@ -15,7 +15,8 @@ import time
 from sqlite_to_mysql.cutover import freeze, sqlite_capture, switch_actions, verification
 from sqlite_to_mysql.cutover.catchup import BackwardSync, catch_up
 from sqlite_to_mysql.cutover.context import Cutover
-from sqlite_to_mysql.cutover.errors import FreezeTimeout, SwitchFailed
+from sqlite_to_mysql.cutover.errors import SwitchFailed
+from sqlite_to_mysql.cutover.freeze_window import freeze_window, maintenance_off, raise_if_maintenance_stuck
 from sqlite_to_mysql.errors import MigrationDataLoss
 from sqlite_to_mysql.plan import Plan
 
@@ -51,37 +52,27 @@ def undo_switch(cut: Cutover, *, reason: str) -> dict:
 
 
 def freeze_and_return(cut: Cutover, sync: BackwardSync, report: dict, *, timeout: float, strict: bool) -> dict:
-    deadline = time.time() + timeout
-    started = time.monotonic()
-    with sqlite_capture.Transaction(cut.src):  # so whoever finds this freeze left behind can say how long it held
-        sqlite_capture.write_state(cut.src, target_frozen_at=time.time(), target_freeze_deadline=deadline,
-                            rollback_run_id=cut.run_id)
-    freeze.freeze_target(cut.dst, cut.plan, deadline=deadline)
-    log.warning("writes to MySQL are frozen until %s (%.0fs at most)", freeze.utc(deadline), timeout)
-    try:
-        report["drain"] = catch_up(sync, max_lag_changes=0, timeout=timeout, deadline=deadline)
+    def freeze_mysql(deadline: float) -> None:
+        with sqlite_capture.Transaction(cut.src):  # so whoever finds this freeze left behind can say how long it held
+            sqlite_capture.write_state(cut.src, target_frozen_at=time.time(), target_freeze_deadline=deadline,
+                                       rollback_run_id=cut.run_id)
+        freeze.freeze_target(cut.dst, cut.plan, deadline=deadline)
+
+    with freeze_window(cut, report, timeout=timeout, name="the MySQL freeze", frozen="MySQL", freeze=freeze_mysql,
+                       lift=lambda: freeze.unfreeze_target(cut.dst),
+                       stopped="rollback stopped after %.1fs of MySQL write freeze, MySQL writable again: %s",
+                       failed_step="rollback_failed") as window:
+        report["drain"] = catch_up(sync, max_lag_changes=0, timeout=timeout, deadline=window.deadline)
         check = verification.check_rolled_back(cut.src, cut.dst, cut.plan)
         report["verification"] = check
         if not check["ok"]:
             raise MigrationDataLoss("after bringing MySQL's writes back, SQLite differs: "
                                     + verification.failures(check))
-        if time.time() >= deadline:
-            raise FreezeTimeout(f"the MySQL freeze reached its {timeout:.0f}s deadline")
+        window.check_deadline()
         freeze.guard_target(cut.dst, cut.plan)
         with sqlite_capture.Transaction(cut.src):
             sqlite_capture.transition(cut.src, sqlite_capture.ROLLING_BACK, rollback_run_id=cut.run_id)
-    except BaseException as exc:
-        freeze.unfreeze_target(cut.dst)
-        log.error("rollback stopped after %.1fs of MySQL write freeze, MySQL writable again: %s",
-                  time.monotonic() - started, exc)
-        if report.get("maintenance_on") is not None:
-            try:
-                switch_actions.maintenance(cut.config, False, run_id=cut.run_id)
-            except Exception as off_error:
-                log.error("maintenance_off failed too: %s", off_error)
-        cut.record("rollback_failed", time.monotonic() - started, {"error": str(exc)})
-        raise
-    return finish_rollback(cut, strict=strict, report=report, started=started)
+    return finish_rollback(cut, strict=strict, report=report, started=window.started)
 
 
 def finish_rollback(cut: Cutover, *, strict: bool, report: dict | None = None,
@@ -114,8 +105,7 @@ def finish_rollback(cut: Cutover, *, strict: bool, report: dict | None = None,
                   "application ran on it until the failed switch", exc)
     freeze.unfreeze_source(cut.src, phase=sqlite_capture.CAPTURING)
     report["frozen_seconds"] = round(time.monotonic() - started, 3)
-    if report.get("maintenance_on") is not None:
-        report["maintenance_off"] = switch_actions.maintenance(cut.config, False, run_id=cut.run_id)
+    maintenance_off(cut, report)
     changes = report.get("catch_up", {}).get("changes", 0) + report.get("drain", {}).get("changes", 0) \
         + last["changes"]
     report["changes_applied"] = changes
@@ -123,8 +113,8 @@ def finish_rollback(cut: Cutover, *, strict: bool, report: dict | None = None,
                          f"{report['frozen_seconds']:.2f}s, application at {cut.app_sqlite.shown}")
     report["outcome"] = "rolled back"
     log.warning("ROLLED BACK to SQLite: %s", report["summary"])
-    brief = {k: v for k, v in report.items() if k != "verification"}
-    cut.record("rollback", report["frozen_seconds"], brief)
+    cut.record("rollback", report["frozen_seconds"], {k: v for k, v in report.items() if k != "verification"})
+    raise_if_maintenance_stuck(report, "rollback")
     return report
 
 
