@@ -244,6 +244,7 @@ def _switch(cut: Cutover, report: dict, started: float) -> None:
         report["frozen_seconds"] = round(time.monotonic() - started, 3)
         undone = undo_switch(cut, reason=str(exc))
         report["undone"] = undone.get("summary")
+        maintenance_off(cut, report)  # the application is back on SQLite: no maintenance page left behind
         raise SwitchFailed(f"the switch to MySQL failed ({exc}); SQLite is the application's database again, "
                            f"nothing lost: {undone.get('summary')}") from exc
     with sqlite_capture.Transaction(cut.src):

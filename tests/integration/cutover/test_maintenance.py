@@ -40,3 +40,17 @@ def test_a_rollback_whose_maintenance_off_fails_completes_then_fails(app_db, mig
     assert report["verification"]["ok"] and report["maintenance_off_error"]
     assert report["outcome"] == "failed" and "maintenance_off failed" in report["error"]
     assert "rollback" in [e["step"] for e in mysql_capture.journal(migrated.mysql(), "rollback_test")]
+
+
+def test_a_switch_undone_after_its_action_failed_turns_maintenance_off(app_db, migrate, tmp_path):
+    migrated = migrate(app_db)
+    off = tmp_path / "maintenance-off-ran"
+    cut = migrated.cutover(command=["false"], maintenance_on=["true"], maintenance_off=["touch", str(off)])
+    forward.prepare(cut)
+    live = forward.verify_live(cut, max_lag_changes=0, timeout=120)
+    report: dict = {}
+    with pytest.raises(SwitchFailed):
+        forward.freeze_and_switch(cut, live, mode="switch", timeout=60, max_lag_changes=0, catch_up_timeout=60,
+                                  report=report)
+    assert migrated.phase() == sqlite_capture.CAPTURING  # back on SQLite
+    assert off.exists() and "maintenance_off_error" not in report  # and no maintenance page left behind
