@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -211,8 +212,45 @@ def resolve_unique_collisions(conn, database: str, plans: dict[str, TablePlan], 
 
 # --- staging database ------------------------------------------------------------------------
 
-def create_stage(source_conn, dev_conn, source_db: str, stage_db: str, plans: dict[str, TablePlan]) -> None:
-    """A fresh staging database with the source's tables (keys, indexes, AUTO_INCREMENT, FKs)."""
+@dataclass
+class Deferred:
+    """Plain secondary indexes and foreign keys of a staging table, added once its rows are in:
+    a sorted index build after the load is far cheaper than maintaining the index row by row."""
+    indexes: list[str] = field(default_factory=list)
+    foreign_keys: list[str] = field(default_factory=list)
+
+
+_IDENT = re.compile(r"`((?:[^`]|``)*)`")
+
+
+def split_create(ddl: str) -> tuple[str, Deferred]:
+    """SHOW CREATE TABLE text without its plain KEYs and FOREIGN KEYs, and those as ALTER clauses.
+
+    Kept in the CREATE: the primary and unique keys (enforced while loading), FULLTEXT and SPATIAL
+    indexes (built one at a time by InnoDB), CHECK constraints, and a KEY that starts with the
+    AUTO_INCREMENT column (the server requires one)."""
+    lines = ddl.split("\n")
+    head, body, tail = lines[0], [line.rstrip(",") for line in lines[1:-1]], lines[-1]
+    auto = {m.group(1) for line in body if line.startswith("  `") and " AUTO_INCREMENT" in line.upper()
+            for m in [_IDENT.search(line)] if m}
+    kept, deferred = [], Deferred()
+    for line in body:
+        if line.startswith("  KEY "):
+            columns = _IDENT.findall(line[line.index("("):])
+            if not (columns and columns[0] in auto):
+                deferred.indexes.append("ADD " + line.strip())
+                continue
+        elif line.startswith("  CONSTRAINT ") and " FOREIGN KEY (" in line:
+            deferred.foreign_keys.append("ADD " + line.strip())
+            continue
+        kept.append(line)
+    return "\n".join([head, ",\n".join(kept), tail]), deferred
+
+
+def create_stage(source_conn, dev_conn, source_db: str, stage_db: str,
+                 plans: dict[str, TablePlan]) -> dict[str, Deferred]:
+    """A fresh staging database with the source's tables (keys, AUTO_INCREMENT, checks); the
+    plain indexes and foreign keys of copied tables are returned, to be added after the load."""
     src, dev = source_conn.cursor(), dev_conn.cursor()
     src.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
                 "WHERE SCHEMA_NAME = %s", (source_db,))
@@ -221,11 +259,25 @@ def create_stage(source_conn, dev_conn, source_db: str, stage_db: str, plans: di
     dev.execute(f"CREATE DATABASE {quote(stage_db)} CHARACTER SET {charset} COLLATE {collation}")
     dev.execute(f"USE {quote(stage_db)}")
     dev.execute("SET SESSION foreign_key_checks = 0")
+    deferred = {}
     for name, plan in plans.items():
         if plan.action == "drop":
             continue
         src.execute(f"SHOW CREATE TABLE {quote(source_db)}.{quote(name)}")
-        dev.execute(src.fetchone()[1])
+        ddl = src.fetchone()[1]
+        if plan.action == "copy":
+            ddl, deferred[name] = split_create(ddl)
+        dev.execute(ddl)
+    return deferred
+
+
+def add_deferred(dev_conn, stage_db: str, table: str, clauses: list[str]) -> None:
+    """One ALTER for all the clauses (one sorted build per index); foreign keys are not checked
+    here: verify_copy proves every one of them on the finished copy."""
+    if clauses:
+        cur = dev_conn.cursor()
+        cur.execute("SET SESSION foreign_key_checks = 0")
+        cur.execute(f"ALTER TABLE {quote(stage_db)}.{quote(table)} " + ", ".join(clauses))
 
 
 def publish(dev_conn, stage_db: str, dev_db: str) -> list[str]:
@@ -341,8 +393,10 @@ def _load_sql(stage_db: str, plan: TablePlan) -> str:
 
 
 def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: TablePlan, keyed: Keyed,
-               overrides: dict, *, batch_rows: int = 20_000, progress: Progress | None = None) -> TableCopy:
-    """Copy one table into the staging database; the next batch is read while this one loads."""
+               overrides: dict, *, batch_rows: int = 20_000, progress: Progress | None = None,
+               indexes: list[str] = ()) -> TableCopy:
+    """Copy one table into the staging database, then build its deferred indexes; the next
+    batch is read while this one loads."""
     started = time.monotonic()
     if plan.action != "copy":
         return TableCopy(plan.name, 0, 0.0)
@@ -405,12 +459,15 @@ def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: Table
         except queue.Empty:
             pass
         reader.join(timeout=30)
+    add_deferred(dev_conn, stage_db, plan.name, list(indexes))
     return TableCopy(plan.name, total, round(time.monotonic() - started, 3))
 
 
 def copy_all(source, dev, source_db: str, stage_db: str, plans: dict[str, TablePlan], keyed: Keyed,
-             overrides: dict, *, workers: int = 3, batch_rows: int = 20_000) -> list[TableCopy]:
-    """All tables, largest first, `workers` at a time; source/dev are MySqlAccess objects."""
+             overrides: dict, deferred: dict[str, Deferred], *, workers: int = 3,
+             batch_rows: int = 20_000) -> list[TableCopy]:
+    """All tables, largest first, `workers` at a time, each with its indexes; then the foreign
+    keys (metadata only, once every table exists); source/dev are MySqlAccess objects."""
     order = sorted((p for p in plans.values() if p.action == "copy"), key=lambda p: -p.table.bytes_estimate)
     progress = Progress(sum(p.table.rows_estimate for p in order))
 
@@ -418,11 +475,17 @@ def copy_all(source, dev, source_db: str, stage_db: str, plans: dict[str, TableP
         src, dst = source.connect(), dev.connect()
         try:
             return copy_table(src, dst, source_db, stage_db, plan, keyed, overrides, batch_rows=batch_rows,
-                              progress=progress)
+                              progress=progress, indexes=deferred.get(plan.name, Deferred()).indexes)
         finally:
             src.close()
             dst.close()
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="masked-copy") as pool:
         results = list(pool.map(one, order))
+    conn = dev.connect()
+    try:
+        for name, later in deferred.items():
+            add_deferred(conn, stage_db, name, later.foreign_keys)
+    finally:
+        conn.close()
     return results

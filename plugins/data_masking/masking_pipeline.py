@@ -79,12 +79,12 @@ def copy_to_stage(source, dev, source_db: str, dev_db: str, prepared: Prepared, 
     src, dst = source.connect(), dev.connect()
     try:
         overrides = resolve_unique_collisions(src, source_db, prepared.plans, keyed)
-        create_stage(src, dst, source_db, stage, prepared.plans)
+        deferred = create_stage(src, dst, source_db, stage, prepared.plans)
     finally:
         src.close()
         dst.close()
     try:
-        results = copy_all(source, dev, source_db, stage, prepared.plans, keyed, overrides, workers=workers,
+        results = copy_all(source, dev, source_db, stage, prepared.plans, keyed, overrides, deferred, workers=workers,
                            batch_rows=batch_rows)
     except BaseException:
         _drop(dev, stage)
