@@ -35,7 +35,7 @@ from data_masking.masking_strategies import Keyed, Strategy, django_password_has
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
-IN_SERVER_BATCH = 100_000  # rows per INSERT ... SELECT: one short transaction each
+IN_SERVER_BATCHES = 5  # an INSERT ... SELECT moves this many streamed batches of rows, in one short transaction
 NULL = b"\\N"
 # Types the server turns into text the same way it reads them back.
 _AS_TEXT = {"uuid", "inet4", "inet6"}
@@ -468,7 +468,7 @@ def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: Table
     cur = dev_conn.cursor()
     cur.execute("SET SESSION foreign_key_checks = 0")  # the stage is new: a retry rebuilds it whole
     if in_server and not plan.masked:
-        total = _copy_in_server(dev_conn, source_db, stage_db, plan, max(batch_rows, IN_SERVER_BATCH), progress)
+        total = _copy_in_server(dev_conn, source_db, stage_db, plan, batch_rows * IN_SERVER_BATCHES, progress)
         add_deferred(dev_conn, stage_db, plan.name, list(indexes))
         return TableCopy(plan.name, total, round(time.monotonic() - started, 3))
     load_sql = _load_sql(stage_db, plan)
