@@ -7,7 +7,9 @@ does the cheap part of the encoding: it returns the kept columns of each row as 
 escaped for LOAD DATA, so Python only touches the masked values. Tables are read in keyset
 batches (primary key, else a NOT NULL unique key) and loaded with LOAD DATA LOCAL INFILE; the next
 batch is read and masked while the current one loads, and several tables run at once. Memory
-holds at most two batches per table.
+holds at most two batches per table. Plain indexes and foreign keys are added after the load
+(sorted builds). A table with nothing masked is copied inside the server when the source is on
+the dev server (no plaintext of a masked column moves that way).
 
 The copy is built in `<dev database>_mask_stage` and only renamed into the dev database once it
 is verified and scanned (masking_checks), so developers never see a half-built or leaking copy.
