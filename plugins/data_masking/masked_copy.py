@@ -37,6 +37,7 @@ from data_masking.masking_strategies import Keyed, Strategy, django_password_has
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
+MEMO_VALUES = 50_000  # masked texts remembered per column and table (cleared when full: memory stays bounded)
 IN_SERVER_BATCHES = 5  # an INSERT ... SELECT moves this many streamed batches of rows, in one short transaction
 NULL = b"\\N"
 # Types the server turns into text the same way it reads them back.
@@ -360,6 +361,9 @@ def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict
     nk, nm = len(table.scan_key), len(masked_cols)
     strategies = [(s, overrides.get(s.domain)) for _, s in plan.masked]
     context_at = [(name, nk + nm + i) for i, name in enumerate(plan.context)]
+    # Texts repeat (statuses, canned notes, common names): a strategy that reads nothing but its
+    # value masks each distinct text once. Only texts: 0.0 == -0.0 but they mask differently.
+    memos = [None if s.context else {} for s, _ in strategies]
     for rows in keyset_batches(conn, database, table, select, rows_per_batch):
         if not plan.masked:
             yield b"\n".join(r[-1] for r in rows), len(rows)
@@ -367,8 +371,18 @@ def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict
         lines = []
         for row in rows:
             context = {name: row[i] for name, i in context_at}
-            out = [encode(strategy.pseudonym(row[nk + i], context, keyed, ov))
-                   for i, (strategy, ov) in enumerate(strategies)]
+            out = []
+            for i, (strategy, ov) in enumerate(strategies):
+                value, memo = row[nk + i], memos[i]
+                if memo is not None and isinstance(value, (str, bytes)):
+                    masked = memo.get(value)
+                    if masked is None:
+                        if len(memo) >= MEMO_VALUES:
+                            memo.clear()
+                        masked = memo[value] = encode(strategy.pseudonym(value, context, keyed, ov))
+                else:
+                    masked = encode(strategy.pseudonym(value, context, keyed, ov))
+                out.append(masked)
             if plan.kept:
                 out.append(row[-1])
             lines.append(b"\t".join(out))
