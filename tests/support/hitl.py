@@ -29,13 +29,15 @@ def answer(dag_id: str, task_id: str, choice: str, user: str = "admin", timeout:
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
     from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with create_session() as session:
             ti = session.scalar(select(TaskInstance).where(
                 TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id,
-                TaskInstance.state == TaskInstanceState.AWAITING_INPUT))
+                TaskInstance.state == TaskInstanceState.AWAITING_INPUT).options(
+                    joinedload(TaskInstance.hitl_detail)))
             if ti is not None and ti.hitl_detail is not None:
                 update_hitl_detail(dag_id=dag_id, dag_run_id=ti.run_id, task_id=task_id,
                                    update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[choice]),
