@@ -176,8 +176,9 @@ def test_a_rollback_refused_after_cleanup_ends_the_run_failed(cutover_dag, tmp_p
     refused = run({}, "sqlite_to_mysql_rollback", answer=APPROVE_ROLLBACK)  # refused before it asks
     log = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "the rollback window is closed" in log, log[-4000:]
-    assert final_state(log, "check") == "failed" and final_state(log, "release") == "success", log[-6000:]
-    assert final_state(log, "approve_rollback") is None  # nobody was asked
+    assert final_state(log, "check") == "failed", log[-6000:]
+    # nobody was asked; check is the teardown's setup, so with nothing begun there is nothing to release
+    assert final_state(log, "approve_rollback") is None and final_state(log, "release") is None
     assert migrated.phase() == capture.SWITCHED
 
 
