@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,27 +51,32 @@ def answer(dag_id: str, task_id: str, choice: str, user: str = "admin", timeout:
 def dags_test(dag_id: str, conf: dict, env: dict, answers: list[tuple[str, str]] = (),
               timeout: float = 600) -> subprocess.CompletedProcess:
     """`airflow dags test dag_id -c conf`, answering each (gate task, choice) when it asks."""
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/airflow"), "dags", "test", dag_id, "-c", json.dumps(conf)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for task_id, choice in answers:
-            answerer = subprocess.Popen([sys.executable, "-m", "tests.support.hitl", dag_id, task_id, choice],
-                                        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
-            while answerer.poll() is None and proc.poll() is None:
-                time.sleep(0.5)
-            if answerer.poll() is None:  # the run ended before it asked
-                answerer.kill()
-                answerer.communicate()
-                break
-            if answerer.returncode != 0:
-                raise AssertionError(f"could not answer {task_id}: {answerer.communicate()[1][-3000:]}")
-        out, err = proc.communicate(timeout=timeout)
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    # Files, not pipes: a pipe nobody reads while the run waits for its answer fills up and
+    # blocks the run's logging, and with it the run.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([str(ROOT / ".venv/bin/airflow"), "dags", "test", dag_id, "-c", json.dumps(conf)],
+                                env=env, stdout=out, stderr=err, text=True)
+        try:
+            for task_id, choice in answers:
+                answerer = subprocess.Popen([sys.executable, "-m", "tests.support.hitl", dag_id, task_id, choice],
+                                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                            text=True)
+                while answerer.poll() is None and proc.poll() is None:
+                    time.sleep(0.5)
+                if answerer.poll() is None:  # the run ended before it asked
+                    answerer.kill()
+                    answerer.communicate()
+                    break
+                if answerer.returncode != 0:
+                    raise AssertionError(f"could not answer {task_id}: {answerer.communicate()[1][-3000:]}")
+            proc.wait(timeout=timeout)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
 
 
 if __name__ == "__main__":
