@@ -14,7 +14,7 @@ nothing and fails the run.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
@@ -79,7 +79,7 @@ def mysql_backup_retention():
     evidence = deletion_evidence()
     gate = ApprovalGateOperator(task_id="approve_deletion", subject="Delete backups by hand", evidence=evidence,
                                 ask="{{ dag_run.run_type != 'scheduled' and not params.dry_run }}",
-                                approvers="{{ params.approvers }}", response_timeout=timedelta(hours=4))
+                                approvers="{{ params.approvers }}")
     check_configuration() >> evidence
     gate >> apply_retention()
 

@@ -178,8 +178,7 @@ def mysql_hardening():
     evidence = account_evidence(plans)
     gate = ApprovalGateOperator(task_id="approve_accounts", subject="Change the database accounts",
                                 evidence=evidence, approvers="{{ params.approvers }}",
-                                ask="{{ ti.xcom_pull(task_ids='account_evidence') is not none }}",
-                                response_timeout=timedelta(hours=4))
+                                ask="{{ ti.xcom_pull(task_ids='account_evidence') is not none }}")
     settings >> plans
     gate >> drop_anonymous_accounts(plans) >> users  # they would catch the accounts' logins
     users >> enable_audit.override(trigger_rule="none_failed")()

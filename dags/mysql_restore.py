@@ -78,7 +78,7 @@ def mysql_restore():
     evidence = overwrite_evidence()
     gate = ApprovalGateOperator(task_id="approve_overwrite", subject="Overwrite a database with a backup",
                                 evidence=evidence, ask="{{ (params.confirm_overwrite or '') | trim != '' }}",
-                                approvers="{{ params.approvers }}", response_timeout=timedelta(hours=4))
+                                approvers="{{ params.approvers }}")
     check_configuration() >> evidence
     gate >> restore()
 

@@ -12,8 +12,6 @@ The source must have been migrated with capture_changes=true (docs/cutover.md).
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import DAG, Param
 
 from operators.approval_gate import ApprovalGateOperator
@@ -25,7 +23,6 @@ from operators.dag_params import optional
 from operators.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
 TAGS = ["migration", "cutover", "sqlite", "mysql"]
-_APPROVAL_TIMEOUT = timedelta(hours=4)  # no answer by then changes nothing and fails the run
 
 
 def _confirm(word: str, what: str) -> Param:
@@ -41,7 +38,6 @@ def _approvers() -> Param:
 
 def _timing_params(freeze_default: int) -> dict:
     return {
-
         "freeze_timeout_seconds": optional(freeze_default, "Writes are frozen at most this long: past it the "
                                                            "freeze lifts itself (it is written into the freeze "
                                                            "triggers) and the run fails, having switched nothing.",
@@ -97,8 +93,7 @@ with DAG(
     switch_evidence = SwitchEvidenceOperator(task_id="switch_evidence", pool=MYSQL_POOL)
     approve_switch = ApprovalGateOperator(
         task_id="approve_switch", subject="Switch the application to MySQL", evidence=switch_evidence.output,
-        ask="{{ params.mode == 'switch' }}", approvers="{{ params.approvers }}",
-        response_timeout=_APPROVAL_TIMEOUT)
+        ask="{{ params.mode == 'switch' }}", approvers="{{ params.approvers }}")
     freeze_and_switch = FreezeAndSwitchOperator(task_id="freeze_and_switch", pool=MYSQL_POOL)
     release = ReleaseOperator(task_id="release", pool=MYSQL_POOL)
     # The work decides the run's state, the teardown never does: Airflow ignores a teardown
@@ -134,7 +129,7 @@ with DAG(
     rollback_evidence = RollbackEvidenceOperator(task_id="rollback_evidence", pool=MYSQL_POOL)
     approve_rollback = ApprovalGateOperator(
         task_id="approve_rollback", subject="Roll the application back to SQLite",
-        evidence=rollback_evidence.output, approvers="{{ params.approvers }}", response_timeout=_APPROVAL_TIMEOUT)
+        evidence=rollback_evidence.output, approvers="{{ params.approvers }}")
     rollback_task = RollbackOperator(task_id="rollback", pool=MYSQL_POOL)
     rollback_release = ReleaseOperator(task_id="release", pool=MYSQL_POOL)
     (check >> rollback_evidence >> approve_rollback >> rollback_task

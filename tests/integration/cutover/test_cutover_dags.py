@@ -19,7 +19,6 @@ from sqlite_to_mysql import capture, freeze, target_capture
 from tests.support.hitl import dags_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
