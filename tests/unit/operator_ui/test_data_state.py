@@ -187,3 +187,9 @@ def test_closed_incidents_stay_on_the_page_once_their_resolution_is_delivered():
     assert closed[-1]["opened_at"] == (day + timedelta(hours=2)).isoformat()  # the oldest two dropped
     html = page.incidents(section)
     assert html.count(">closed<") == incidents.CLOSED_KEPT
+
+
+def test_a_series_without_points_has_no_legend_entry():
+    drawn = svg.line_chart("drills", {"restored": [("2026-03-01T00:00:00+00:00", 12.5)], "failed drill": [],
+                                      "unknown": [("2026-03-02T00:00:00+00:00", None)]}, "s")
+    assert "restored" in drawn and "failed drill" not in drawn and "unknown" not in drawn
