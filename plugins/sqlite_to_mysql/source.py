@@ -16,14 +16,6 @@ from urllib.parse import quote
 from sqlite_to_mysql.errors import SourceError
 
 
-# Page cache of a reading connection. SQLite's default (2 MiB) makes the checks that look rows
-# up by key re-read the same pages over and over: on the demo shop at scale 2 (288 MiB file),
-# PRAGMA integrity_check read 8.7 GiB through read() and foreign_key_check 4.9 GiB, growing
-# faster than the file; with 32 MiB, 0.6 GiB and 0.3 GiB. It is a bound, filled only as pages
-# are read, per connection.
-READ_CACHE_KIB = 32 * 1024
-
-
 def open_source(path: str | os.PathLike, *, read_only: bool = True, timeout: float = 10.0) -> sqlite3.Connection:
     """Open the SQLite file; a read-only open never creates or changes the file.
 
@@ -46,8 +38,6 @@ def open_source(path: str | os.PathLike, *, read_only: bool = True, timeout: flo
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False,
                                isolation_level=None)
         conn.execute("PRAGMA query_only = 1" if read_only else "PRAGMA query_only = 0")
-        if read_only:
-            conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         raise SourceError(describe_sqlite_error(path, exc)) from None
