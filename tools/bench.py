@@ -413,14 +413,15 @@ def orm_differences(source: Path, params: dict, databases: dict[str, str]) -> di
 
 
 def ratios(results: dict) -> dict:
-    """The issue's targets as ratios: copy rate / raw LOAD DATA rate (>= 0.5 wanted) and peer
-    time / DAG time (>= 10 wanted)."""
+    """The issue's targets as ratios: copy rate / raw LOAD DATA rate (>= 0.5 wanted; the copy
+    is timed with the verification that runs beside it, table by table) and peer time / DAG
+    time (>= 10 wanted)."""
     out = {}
     ours = results.get("ours_load_data")
-    for key, name in (("raw_limit_with_indexes", "copy_rate_vs_raw_load_data"),
-                      ("raw_limit", "copy_rate_vs_raw_load_data_without_indexes")):
-        if results.get(key) and ours and ours["phases"].get("copy"):
-            out[name] = round(results[key]["seconds"] / ours["phases"]["copy"], 2)
+    for key, name in (("raw_limit_with_indexes", "copy_and_verify_rate_vs_raw_load_data"),
+                      ("raw_limit", "copy_and_verify_rate_vs_raw_load_data_without_indexes")):
+        if results.get(key) and ours and ours["phases"].get("copy_and_verify"):
+            out[name] = round(results[key]["seconds"] / ours["phases"]["copy_and_verify"], 2)
     peer_run, dag = results.get("peer"), results.get("ours_dag")
     if peer_run and peer_run.get("exit_code") == 0 and dag:
         out["peer_seconds_over_dag_seconds"] = round(peer_run["seconds"] / dag["seconds"], 1)
@@ -456,7 +457,8 @@ def summary(results: dict) -> str:
         if run:
             p = run["phases"]
             line(f"ours in one process ({method})", run["seconds"],
-                 f"copy {p['copy']}, verify {p['verify']}, preflight {p['preflight']}, finalize {p['finalize']}; "
+                 f"preflight {p['preflight']}, copy and verify {p['copy_and_verify']} (task-seconds: copy "
+                 f"{p['copy']}, verify {p['verify']}), finalize {p['finalize']}; "
                  f"peak RSS {run['peak_rss_mb']} MB")
     scheduled = results.get("ours_scheduled")
     if scheduled:

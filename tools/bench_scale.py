@@ -51,7 +51,7 @@ DEFAULTS = {"innodb-buffer-pool-size": "128M", "innodb-log-file-size": "96M",
             "innodb-flush-log-at-trx-commit": "1", "innodb-flush-method": "O_DIRECT"}
 STATUS = ("Innodb_buffer_pool_reads", "Innodb_buffer_pool_read_requests", "Innodb_buffer_pool_wait_free",
           "Innodb_data_read", "Innodb_data_written", "Innodb_os_log_written", "Innodb_log_waits",
-          "Innodb_rows_inserted", "Innodb_rows_read", "Created_tmp_disk_tables", "Sort_merge_passes",
+          "Innodb_buffer_pool_pages_flushed", "Handler_write", "Created_tmp_disk_tables", "Sort_merge_passes",
           "Handler_read_rnd_next", "Com_load", "Com_insert", "Com_select")
 TARGETS = {  # name: (limit, "max" = the ratio must not exceed it | "min" = must reach it)
     "dag_over_raw_limit": (1.5, "max"), "in_process_over_raw_limit": (1.25, "max"),
@@ -187,9 +187,10 @@ def evaluate(setting: dict, scale: float) -> dict:
             ratios["dag_over_raw_limit"] = round(top["dag"] / raw, 2)
         if "in_process" in top:
             ratios["in_process_over_raw_limit"] = round(top["in_process"] / raw, 2)
-    if top.get("plain_read"):  # the target is on the DAG's task (what operators wait for)
-        for key, phase in (("preflight_over_plain_read", "dag.preflight"),
-                           ("in_process_preflight_over_plain_read", "in_process.preflight")):
+    if top.get("plain_read"):  # the target is on the DAG's task (what operators wait for) when it ran
+        for key, phase in (("in_process_preflight_over_plain_read", "in_process.preflight"),
+                           ("preflight_over_plain_read", "in_process.preflight"),
+                           ("preflight_over_plain_read", "dag.preflight")):
             if phase in top:
                 ratios[key] = round(top[phase] / top["plain_read"], 2)
     run = runs[scale]
@@ -234,13 +235,14 @@ def markdown(results: dict) -> str:
         lines += [f"### Server settings: {label} ({opts})", "",
                   "| scale | rows | plain read | raw: indexed schema | raw: PK then sorted indexes | DAG (scheduler) "
                   "| DAG preflight / copy / verify / finalize / report | in one process "
-                  "| in-process preflight / copy / verify | peer |",
+                  "| in-process preflight / copy and verify / finalize (task-s: copy, verify) | peer |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for run in setting["runs"]:
             dag, ip, peer = run.get("dag"), run.get("in_process"), run.get("peer")
             dag_phases = " / ".join(str(dag["phases"].get(k, {}).get("seconds", "-"))
                                     for k in ("preflight", "copy", "verify", "finalize", "report")) if dag else "-"
-            ip_phases = " / ".join(str(ip["phases"].get(k, "-")) for k in ("preflight", "copy", "verify")) if ip else "-"
+            ip_phases = (" / ".join(str(ip["phases"].get(k, "-")) for k in ("preflight", "copy_and_verify", "finalize"))
+                         + f" ({ip['phases'].get('copy')}, {ip['phases'].get('verify')})") if ip else "-"
             peer_text = (f"{peer['seconds']}" + ("" if peer.get("exit_code") == 0 else " (failed)")) if peer else "-"
             lines.append(f"| {run['scale']:g} | {run['rows']:,} | {run['plain_read']['seconds']} "
                          f"| {run.get('raw_indexed_schema', {}).get('seconds', '-')} "
