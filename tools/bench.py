@@ -136,7 +136,7 @@ def ours_scheduled(source: Path, params: dict, database: str) -> dict:
     builds the execution API's routes). The figure is Airflow's own start-to-end of the run;
     phases come from its task instances, and each task's peak RSS from /proc (VmHWM of the
     process titled with the task instance's id, sampled while the run goes)."""
-    from tests.e2e.airflow_stack import MIGRATION_DAG, AirflowStack, connection_uri, processes_using
+    from tests.e2e.airflow_stack import MIGRATION_DAG, AirflowStack, connection_uri
 
     home = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
     stack = AirflowStack(home, env={
@@ -153,7 +153,7 @@ def ours_scheduled(source: Path, params: dict, database: str) -> dict:
         peaks: dict[str, int] = {}
         for run_id, conf in (("bench_dry_run", {"dry_run": True}), ("bench_run", {})):
             api.trigger(MIGRATION_DAG, conf, run_id)
-            with PeakMemory(lambda: processes_using(home), peaks):
+            with PeakMemory(lambda: descendants(stack.procs.values()), peaks):
                 state = api.wait_for_run(MIGRATION_DAG, run_id, timeout=4 * 3600)
             if state != "success":
                 raise RuntimeError(f"the scheduled {run_id} failed: {api.states(MIGRATION_DAG, run_id)}")
@@ -190,6 +190,20 @@ def task_phases(tis: dict[str, dict]) -> dict[str, dict]:
         span["tasks"] += 1
     return {kind: {"seconds": round(s["end"] - s["start"], 2), "task_seconds": round(s["task_seconds"], 2),
                    "tasks": s["tasks"]} for kind, s in sorted(spans.items(), key=lambda kv: kv[1]["start"])}
+
+
+def descendants(procs) -> list[int]:
+    """Pids of every process below these (the task processes: their environment cannot be
+    searched, setproctitle writes over it)."""
+    import psutil
+
+    found = []
+    for proc in procs:
+        try:
+            found += [child.pid for child in psutil.Process(proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 class PeakMemory:
