@@ -75,6 +75,12 @@ class UiStack:
     def journal(self, run_id: str) -> list[dict]:
         return journal.read(report_dir(run_id, str(self.stack.home / "reports")))
 
+    def failures(self, dag_id: str, run_id: str) -> dict:
+        """Each task's state, and the end of every failed task's log: what a red run says."""
+        states = self.api.states(dag_id, run_id)
+        return {"states": states, **{task: self.api.log(dag_id, run_id, task, self.api.task_instances(
+            dag_id, run_id)[task]["try_number"] or 1)[-2000:] for task, s in states.items() if s == "failed"}}
+
     def wait_for_state(self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -138,7 +144,8 @@ def test_approved_in_required_actions_runs_the_gated_step(ui, browser):
     assert not (ui.markers / f"{run_id}.marker").exists()
     page = signed_in(browser, ui)
     answer_in_required_actions(page, ui, run_id, "Approve", "approve")
-    assert ui.api.wait_for_run(GATE_DAG, run_id, timeout=300) == "success"
+    state = ui.api.wait_for_run(GATE_DAG, run_id, timeout=300)
+    assert state == "success", ui.failures(GATE_DAG, run_id)
     assert (ui.markers / f"{run_id}.marker").read_text() == "line\n" * 3
     [entry] = ui.journal(run_id)
     assert (entry["decision"], entry["by"]["id"], entry["task_id"]) == ("approved", "admin", "approve")

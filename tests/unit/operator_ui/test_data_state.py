@@ -164,3 +164,9 @@ def test_svg_escapes_labels_and_draws_nothing_without_points():
     assert svg.line_chart("t", {"a": []}, "s") == ""
     drawn = svg.line_chart("<b>", {"<i>": [("2026-03-01T00:00:00+00:00", 1.0)]}, "s")
     assert "<b>" not in drawn and "&lt;b&gt;" in drawn and drawn.startswith("<svg")
+
+
+def test_a_series_without_points_has_no_legend_entry():
+    drawn = svg.line_chart("drills", {"restored": [("2026-03-01T00:00:00+00:00", 12.5)], "failed drill": [],
+                                      "unknown": [("2026-03-02T00:00:00+00:00", None)]}, "s")
+    assert "restored" in drawn and "failed drill" not in drawn and "unknown" not in drawn
