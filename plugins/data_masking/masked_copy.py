@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mysql_common.identifiers import quote
+from mysql_common.progress import Progress
 
 from data_masking import MaskingError
 from data_masking.masking_rules import Ruleset, TableRule
@@ -324,31 +325,6 @@ class TableCopy:
     seconds: float
 
 
-class Progress:
-    """Rows done out of rows planned (estimates), rows/s and ETA, logged every PERIOD seconds."""
-
-    PERIOD = 10.0
-
-    def __init__(self, planned: int):
-        self.planned = max(planned, 1)
-        self.done = 0
-        self.started = time.monotonic()
-        self.next_log = self.started + self.PERIOD
-        self.lock = threading.Lock()
-
-    def add(self, rows: int) -> None:
-        with self.lock:
-            self.done += rows
-            now = time.monotonic()
-            if now < self.next_log:
-                return
-            self.next_log = now + self.PERIOD
-            rate = self.done / max(now - self.started, 1e-9)
-            eta = max(self.planned - self.done, 0) / rate if rate else 0
-            log.info("masked copy: %d of about %d rows (%.0f%%), %.0f rows/s, ETA %.0fs", self.done, self.planned,
-                     min(100.0, 100.0 * self.done / self.planned), rate, eta)
-
-
 def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict, batch_rows: int):
     """Yield (lines, rows) of LOAD DATA input, masked, in keyset order."""
     table = plan.table
@@ -551,7 +527,7 @@ def copy_all(source, dev, source_db: str, stage_db: str, plans: dict[str, TableP
     """All tables, largest first, `workers` at a time, each with its indexes; then the foreign
     keys (metadata only, once every table exists); source/dev are MySqlAccess objects."""
     order = sorted((p for p in plans.values() if p.action == "copy"), key=lambda p: -p.table.bytes_estimate)
-    progress = Progress(sum(p.table.rows_estimate for p in order))
+    progress = Progress("masked copy", sum(p.table.rows_estimate for p in order))
     src, dst = source.connect(), dev.connect()
     try:
         in_server = same_server(src, dst) and all(readable(dst, source_db, p.name) for p in order if not p.masked)

@@ -51,6 +51,7 @@ def _frame(title: str, x0: float, x1: float, y_max: float | None, y_label: str) 
 
 def line_chart(title: str, series: dict[str, list[tuple]], y_label: str) -> str:
     """One line with points per series: {label: [(time, value), ...]}. Empty series are left out."""
+    series = {label: pts for label, pts in series.items() if any(v is not None for _, v in pts)}
     points = [(_t(t), float(v)) for pts in series.values() for t, v in pts if v is not None]
     if not points:
         return ""

@@ -60,7 +60,15 @@ def check(cut: "Cutover") -> dict:
     phase = capture.phase(cut.src)
     if phase not in (capture.SWITCHED, capture.ROLLING_BACK):
         raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
+    if phase == capture.SWITCHED:
+        _require_capture(cut)
     return {"released": released, "capture": capture.summary(cut.src)}
+
+
+def _require_capture(cut: "Cutover") -> None:
+    if len(target_capture.existing_triggers(cut.dst, "c")) < 3 * len(cut.plan.tables):
+        raise CutoverError("change capture on MySQL is gone (cleanup ran): writes made on MySQL cannot be "
+                           "brought back, the rollback window is closed")
 
 
 def rollback(cut: "Cutover", *, timeout: float, max_lag_changes: int, catch_up_timeout: float,
@@ -86,9 +94,7 @@ def _rollback(cut: "Cutover", report: dict, *, timeout: float, max_lag_changes: 
         return finish_rollback(cut, strict=True, report=report)
     if phase != capture.SWITCHED:
         raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
-    if len(target_capture.existing_triggers(cut.dst, "c")) < 3 * len(cut.plan.tables):
-        raise CutoverError("change capture on MySQL is gone (cleanup ran): writes made on MySQL cannot be "
-                           "brought back, the rollback window is closed")
+    _require_capture(cut)
     checks = switch.check(cut.config, run_id=cut.run_id)
     if not cut.config.acts or switch.problems(checks):
         raise CutoverError("the switch actions that would point the application back at SQLite could not run, "

@@ -459,3 +459,12 @@ def test_the_catch_up_keeps_quarantined_key_groups_in_step(mysql_params, tmp_pat
         [1, 0, "a"], [2, "0", "b"], [3, 1, "c"], [4, "x", "d"], [5, "", "e"], [6, b"", "f"]])])
     path = fidelity.build(tmp_path / "source.sqlite3", db)
     assert not fidelity.check_catch_up(path, mysql_params, "quarantine")
+
+
+def test_an_offset_time_that_leaves_year_9999_in_utc_is_named_by_the_preflight(mysql_params, tmp_path):
+    """'9999-12-31 23:30:00-01:00' is 10000-01-01 in UTC: Python's datetime overflows there.
+    The preflight names it as out of DATETIME's range; the copy never meets it."""
+    db = Database([Table("t0", [Column("c0", "DATETIME"), Column("c1", "")], "pk", key_columns=["c0"],
+                         unique=[["c0"]], index=[["c0"]], rows=[["9999-12-31 23:30:00-01:00", 0]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
