@@ -121,7 +121,8 @@ def run(source, server=None, *, repeat: int = 3) -> dict:
             drop_database(access, dev)
         result = {"database": database, "repeat": repeat, "rows": rows,
                   **{f"{name}_seconds": _median(values) for name, values in times.items()},
-                  "masked_copy_phases": _median_run(times["masked_copy"], times["masked_copy_restore_phase"], phases)}
+                  "masked_copy_phases": _median_run(times["masked_copy"], times["masked_copy_restore_phase"],
+                                                    phases)}
         result["masked_copy_vs_plain_restore"] = round(result["masked_copy_seconds"] /
                                                        result["plain_restore_seconds"], 3)
         result["parquet_export_vs_raw_read"] = round(result["parquet_export_seconds"] / result["raw_read_seconds"], 3)

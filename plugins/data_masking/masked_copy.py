@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 MEMO_VALUES = 50_000  # masked texts remembered per column and table (cleared when full: memory stays bounded)
-IN_SERVER_BATCHES = 5  # an INSERT ... SELECT moves this many streamed batches of rows, in one short transaction
+IN_SERVER_BATCHES = 5  # streamed batches' worth of rows per INSERT ... SELECT (one short transaction)
 NULL = b"\\N"
 # Types the server turns into text the same way it reads them back.
 _AS_TEXT = {"uuid", "inet4", "inet6"}
@@ -530,7 +530,8 @@ def copy_all(source, dev, source_db: str, stage_db: str, plans: dict[str, TableP
     progress = Progress("masked copy", sum(p.table.rows_estimate for p in order))
     src, dst = source.connect(), dev.connect()
     try:
-        in_server = same_server(src, dst) and all(readable(dst, source_db, p.name) for p in order if not p.masked)
+        in_server = same_server(src, dst) and all(readable(dst, source_db, p.name)
+                                                  for p in order if not p.masked)
     finally:
         src.close()
         dst.close()

@@ -285,7 +285,8 @@ def _check_masked(report, h, originals, plan, name, strategy, where, value, orig
                 if inner.name not in ("null", "fixed") and orig not in (None, "") and _same(h, leaf, orig):
                     report.add(Leak(plan.name, name, str(where), f"JSON path {_path_text(at)} is unmasked"))
             elif _long_enough(leaf) and h(leaf) in originals:
-                report.add(Leak(plan.name, name, str(where), f"JSON value at {_path_text(at)} equals an original"))
+                report.add(Leak(plan.name, name, str(where),
+                                f"JSON value at {_path_text(at)} equals an original"))
         return
     if original not in (None, "") and _same(h, value, original):
         report.add(Leak(plan.name, name, str(where), "equals its own original"))

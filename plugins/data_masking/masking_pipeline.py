@@ -85,8 +85,8 @@ def copy_to_stage(source, dev, source_db: str, dev_db: str, prepared: Prepared, 
         src.close()
         dst.close()
     try:
-        results = copy_all(source, dev, source_db, stage, prepared.plans, keyed, overrides, deferred, workers=workers,
-                           batch_rows=batch_rows)
+        results = copy_all(source, dev, source_db, stage, prepared.plans, keyed, overrides, deferred,
+                           workers=workers, batch_rows=batch_rows)
     except BaseException:
         _drop(dev, stage)
         raise
