@@ -468,3 +468,12 @@ def test_an_offset_time_that_leaves_year_9999_in_utc_is_named_by_the_preflight(m
                          unique=[["c0"]], index=[["c0"]], rows=[["9999-12-31 23:30:00-01:00", 0]])])
     for method in ("load_data", "insert"):
         assert not holds(db, mysql_params, tmp_path, method)
+
+
+def test_boolean_words_and_numbers_that_become_one_value_in_a_unique_key_are_named(mysql_params, tmp_path):
+    """0 and 'false' are two values to SQLite and one (0) in MySQL's boolean column: a unique
+    key over them is a collision the preflight names, never a duplicate-key error mid-copy."""
+    db = Database([Table("t0", [Column("c0", "BOOLEAN")], "alias", unique=[["c0"]], index=[["c0"]],
+                         rows=[[None, 0], [None, "false"]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
