@@ -183,8 +183,9 @@ def _value_bad_sql(tp: TablePlan) -> str | None:
 
 def _distinct_key_rows(tp: TablePlan, columns: list[str]) -> str:
     """Rows a unique key constrains in MySQL: none with NULL in it (MySQL keeps those apart),
-    none set aside for its values."""
-    where = " AND ".join(f"{qi(c)} IS NOT NULL" for c in columns)
+    none whose key value does not convert (a conflict named as such under every policy, which
+    must not hide a collision among the others), none set aside for its values."""
+    where = " AND ".join(f"{qi(c)} IS NOT NULL AND {problem_sql(tp.column(c))} IS NULL" for c in columns)
     value_bad = _value_bad_sql(tp)
     return where + (f" AND NOT ({value_bad})" if value_bad else "")
 
