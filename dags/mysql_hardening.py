@@ -5,8 +5,10 @@
 2. one least-privilege account per job from include/sql/users/<flavor>/<role>.sql, with login
    and password from that job's connection (mysql_target, mysql_app, mysql_reporting,
    mysql_backup, mysql_monitor): `plan_accounts` reads each account whole (roles, default role,
-   every grant level, limits, plugin, other host entries) and logs its plan; `apply_account`
-   applies exactly that plan, all or nothing, sending password hashes, never passwords;
+   every grant level, limits, plugin, other host entries) and logs its plan; when it changes
+   anything, `approve_accounts` waits in Required Actions showing every planned step (reject or
+   no answer changes nothing and fails the run); `apply_account` applies exactly that plan, all
+   or nothing, sending password hashes, never passwords;
    anonymous accounts, which would catch those logins, are dropped first;
 3. audit logging (MariaDB server_audit; reported as unavailable on MySQL Community);
 4. the design's index plan and partition plan fitted to the live schema (include/sql/*_plan.yaml),
@@ -31,6 +33,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from mysql_hardening.accounts import ROLE_CONNECTIONS
+from operators.approval_gate import ApprovalGateOperator, approved
 from dag_building.dag_params import optional
 from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
@@ -54,6 +57,9 @@ from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
         "roles": optional(sorted(ROLE_CONNECTIONS), "accounts to create or correct", type="array"),
         "account_host": optional("%", "host part of the accounts (a connection's extra account_host wins), "
                                       "e.g. 10.0.%", type="string"),
+        "approvers": optional("", "user ids (comma-separated) who may approve the account changes; empty = "
+                                  "whoever the Variable approval_gate_approvers names, or anyone allowed on "
+                                  "this DAG", type="string"),
         "enable_audit": optional(True, "turn on audit logging (MariaDB server_audit)", type="boolean"),
         "apply_schema_changes": optional(False, "create the planned indexes and partitions (off: plans are "
                                                 "only reported)", type="boolean"),
@@ -85,10 +91,21 @@ def mysql_hardening():
 
         return run(get_current_context()["params"])
 
+    @task
+    def account_evidence(plans: dict) -> dict | None:
+        from task_callables.hardening_tasks import accounts_evidence
+
+        return accounts_evidence(plans)
+
+    def require_approval(context) -> None:
+        if context["ti"].xcom_pull(task_ids="account_evidence"):  # something changes
+            approved(context, "approve_accounts")
+
     @task(pool=MYSQL_POOL)
     def drop_anonymous_accounts(plans: dict) -> list:
         from task_callables.hardening_tasks import drop_anonymous_accounts as run
 
+        require_approval(get_current_context())
         return run(get_current_context()["params"], plans)
 
     @task(pool=MYSQL_POOL)
@@ -99,6 +116,7 @@ def mysql_hardening():
 
         if role not in plans["accounts"]:
             raise AirflowSkipException(f"role {role} not selected in Param roles")
+        require_approval(get_current_context())
         return run(role, get_current_context()["params"], plans)
 
     @task
@@ -148,8 +166,12 @@ def mysql_hardening():
     settings = check_server_settings()
     plans = plan_accounts()
     users = apply_account.partial(plans=plans).expand(role=sorted(ROLE_CONNECTIONS))
+    evidence = account_evidence(plans)
+    gate = ApprovalGateOperator(task_id="approve_accounts", subject="Change the database accounts",
+                                evidence=evidence, approvers="{{ params.approvers }}",
+                                ask="{{ ti.xcom_pull(task_ids='account_evidence') is not none }}")
     settings >> plans
-    drop_anonymous_accounts(plans) >> users  # they would catch the accounts' logins
+    gate >> drop_anonymous_accounts(plans) >> users  # they would catch the accounts' logins
     users >> enable_audit.override(trigger_rule="none_failed")()
     # The plans log in as the migration account: on a fresh server it exists only after
     # apply_account (a role left out of Param roles is skipped, which does not block them).

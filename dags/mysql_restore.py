@@ -6,8 +6,10 @@ dump is loaded and the binlogs replayed from the exact position the dump recorde
 requested time. The log shows the plan, each phase's duration and the RTO.
 
 By default the restore goes into a NEW scratch database `<db>_restore_<timestamp>` on the
-`mysql_target` server. Overwriting an existing database needs its name typed again in
-`confirm_overwrite`, and is refused while any session (the application) uses it. Restoring
+`mysql_target` server. Overwriting an existing database needs its name in `confirm_overwrite`
+(it says WHICH database) and the approval of `approve_overwrite` in Required Actions, which
+shows the backup, the point it reaches and what the database holds now; reject or no answer
+restores nothing and fails the run. It is refused while any session (the application) uses it. Restoring
 the backed-up database over itself is recorded as a break: no later point-in-time recovery
 from an earlier backup crosses it; take a full backup afterwards.
 """
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
+from operators.approval_gate import ApprovalGateOperator, approved
 from dag_building.dag_params import optional
 from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
@@ -38,8 +41,13 @@ from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
                                   type="string"),
         "target_database": optional("", "database restored into; empty = a new scratch database "
                                         "<db>_restore_<timestamp>", type="string"),
-        "confirm_overwrite": optional("", "to overwrite an existing database, type its name here; empty = an "
-                                          "existing database is refused", type="string"),
+        "confirm_overwrite": optional("", "to overwrite an existing database, its name (the same as "
+                                          "target_database); the run then waits for an approval that shows "
+                                          "what is replaced. Empty = an existing database is refused",
+                                      type="string"),
+        "approvers": optional("", "user ids (comma-separated) who may approve an overwrite; empty = whoever "
+                                  "the Variable approval_gate_approvers names, or anyone allowed on this DAG",
+                              type="string"),
     },
 )
 def mysql_restore():
@@ -49,13 +57,27 @@ def mysql_restore():
 
         return run(need_secret=True, need_target=True)
 
+    @task(pool=MYSQL_POOL)
+    def overwrite_evidence() -> dict | None:
+        from task_callables.backup_tasks import restore_evidence
+
+        return restore_evidence(get_current_context()["params"])
+
     @task(pool=MYSQL_POOL, execution_timeout=timedelta(hours=12))
     def restore() -> dict:
         from task_callables.backup_tasks import restore as run
 
-        return run(get_current_context()["params"])
+        context = get_current_context()
+        if (context["params"].get("confirm_overwrite") or "").strip():
+            approved(context, "approve_overwrite")
+        return run(context["params"])
 
-    check_configuration() >> restore()
+    evidence = overwrite_evidence()
+    gate = ApprovalGateOperator(task_id="approve_overwrite", subject="Overwrite a database with a backup",
+                                evidence=evidence, ask="{{ (params.confirm_overwrite or '') | trim != '' }}",
+                                approvers="{{ params.approvers }}")
+    check_configuration() >> evidence
+    gate >> restore()
 
 
 mysql_restore()

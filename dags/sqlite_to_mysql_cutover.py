@@ -1,10 +1,11 @@
 """Cutover of the application from SQLite to MySQL with a write freeze of seconds, a rollback
 that loses nothing, and the cleanup that ends the rollback window. Three DAGs, one file:
 
-- sqlite_to_mysql_cutover: prepare -> catch_up -> verify_live -> freeze_and_switch, and the
-  `release` teardown that leaves no freeze behind whatever happened;
-- sqlite_to_mysql_rollback: check -> rollback (back to SQLite with every write made on MySQL),
-  with the same `release` teardown;
+- sqlite_to_mysql_cutover: prepare -> catch_up -> verify_live -> switch_evidence ->
+  approve_switch -> freeze_and_switch, and the `release` teardown that leaves no freeze behind
+  whatever happened; a switch waits for a person's approval of the evidence (a rehearsal asks none);
+- sqlite_to_mysql_rollback: check -> rollback_evidence -> approve_rollback -> rollback (back to
+  SQLite with every write made on MySQL), with the same `release` teardown;
 - sqlite_to_mysql_cutover_cleanup: removes change capture on both sides.
 
 The source must have been migrated with capture_changes=true (docs/cutover.md).
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param
 
+from operators.approval_gate import ApprovalGateOperator
 from operators.cutover_operators import (CatchUpOperator, CleanupOperator, CutoverPrepareOperator,
                                          FreezeAndSwitchOperator, ReleaseOperator, RollbackCheckOperator,
-                                         RollbackOperator, VerifyLiveOperator)
+                                         RollbackEvidenceOperator, RollbackOperator, SwitchEvidenceOperator,
+                                         VerifyLiveOperator)
 from dag_building.dag_params import optional
 from dag_building.task_policy import DEFAULT_ARGS, MYSQL_POOL
 
@@ -25,6 +28,12 @@ TAGS = ["migration", "cutover", "sqlite", "mysql"]
 def _confirm(word: str, what: str) -> Param:
     return optional("", f"Type `{word} <target database>` (the schema of mysql_target) to {what}; "
                         "empty = refused.", type="string", title="Confirmation")
+
+
+def _approvers() -> Param:
+    return optional("", "User ids (comma-separated) who may approve this run, narrowing the Variable "
+                        "approval_gate_approvers; empty = whoever that Variable names, or anyone allowed to act "
+                        "on this DAG when it names nobody.", type="string", title="Approvers")
 
 
 def _timing_params(freeze_default: int) -> dict:
@@ -51,8 +60,11 @@ Needs a migration run with **capture_changes** on (every write since its copy is
    changes, final check) except the switch; writes are unfrozen again, and every switch action is
    tried without being performed. The `freeze_and_switch` log and report say how long writes were
    frozen and end with `safe to switch: yes/no, because ...`; a rehearsal that is not safe fails.
-2. Trigger with **mode = switch** and **confirm = `SWITCH <database>`**. The switch actions come from
-   the Airflow Variable `sqlite_to_mysql_cutover` (settings file, command, webhook): see
+2. Trigger with **mode = switch**. After the catch-up and the live verification, `approve_switch`
+   waits in **Required Actions** with the evidence: the lag, the verification per table, the freeze
+   of the last rehearsal and the exact switch actions. Approve, and the switch runs; reject (or no
+   answer in time), and nothing is changed and the run fails. The switch actions come from the
+   Airflow Variable `sqlite_to_mysql_cutover` (settings file, command, webhook): see
    docs/cutover.md. SQLite stays read-only afterwards (a guard against stale app instances).
 
 The freeze lasts `freeze_timeout_seconds` at most, even if the worker dies (the deadline is in the
@@ -71,20 +83,25 @@ with DAG(
     params={
         "mode": optional("rehearsal", "rehearsal: everything but the switch, then unfreeze. switch: the real one.",
                          enum=["rehearsal", "switch"], title="Mode"),
-        "confirm": _confirm("SWITCH", "allow mode=switch"),
+        "approvers": _approvers(),
         **_timing_params(30),
     },
 ) as cutover_dag:
     prepare = CutoverPrepareOperator(task_id="prepare", pool=MYSQL_POOL)
     catch_up = CatchUpOperator(task_id="catch_up", pool=MYSQL_POOL)
     verify_live = VerifyLiveOperator(task_id="verify_live", pool=MYSQL_POOL)
+    switch_evidence = SwitchEvidenceOperator(task_id="switch_evidence", pool=MYSQL_POOL)
+    approve_switch = ApprovalGateOperator(
+        task_id="approve_switch", subject="Switch the application to MySQL", evidence=switch_evidence.output,
+        ask="{{ params.mode == 'switch' }}", approvers="{{ params.approvers }}")
     freeze_and_switch = FreezeAndSwitchOperator(task_id="freeze_and_switch", pool=MYSQL_POOL)
     release = ReleaseOperator(task_id="release", pool=MYSQL_POOL)
     # The work decides the run's state, the teardown never does: Airflow ignores a teardown
     # for the run's state unless on_failure_fail_dagrun is set, and with it set the teardown
     # would be the only task that counts, so a failed switch followed by a clean release
     # would end green (tests/dags checks this for every DAG with a teardown).
-    prepare >> catch_up >> verify_live >> freeze_and_switch >> release.as_teardown(setups=prepare)
+    (prepare >> catch_up >> verify_live >> switch_evidence >> approve_switch >> freeze_and_switch
+     >> release.as_teardown(setups=prepare))
 
 ROLLBACK_DOC = """
 ### Roll the application back to SQLite
@@ -92,7 +109,10 @@ ROLLBACK_DOC = """
 Every write made on MySQL since the switch (captured by triggers there) is applied to SQLite
 first: catch-up while the application writes, a short MySQL write freeze, the rest, a check of
 counts and of every changed row; then the switch actions point the application at SQLite and
-SQLite accepts writes again. MySQL stays read-only as a guard. Confirm with `ROLLBACK <database>`.
+SQLite accepts writes again. MySQL stays read-only as a guard. Before anything is applied,
+`approve_rollback` waits in **Required Actions** with what will be returned (the writes made on
+MySQL, per table) and the actions that point the application back; reject or no answer changes
+nothing and fails the run.
 """
 
 with DAG(
@@ -103,12 +123,17 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=TAGS,
     doc_md=ROLLBACK_DOC,
-    params={"confirm": _confirm("ROLLBACK", "roll back"), **_timing_params(60)},
+    params={"approvers": _approvers(), **_timing_params(60)},
 ) as rollback_dag:
     check = RollbackCheckOperator(task_id="check", pool=MYSQL_POOL)
+    rollback_evidence = RollbackEvidenceOperator(task_id="rollback_evidence", pool=MYSQL_POOL)
+    approve_rollback = ApprovalGateOperator(
+        task_id="approve_rollback", subject="Roll the application back to SQLite",
+        evidence=rollback_evidence.output, approvers="{{ params.approvers }}")
     rollback_task = RollbackOperator(task_id="rollback", pool=MYSQL_POOL)
     rollback_release = ReleaseOperator(task_id="release", pool=MYSQL_POOL)
-    check >> rollback_task >> rollback_release.as_teardown(setups=check)
+    (check >> rollback_evidence >> approve_rollback >> rollback_task
+     >> rollback_release.as_teardown(setups=check))
 
 CLEANUP_DOC = """
 ### End the rollback window

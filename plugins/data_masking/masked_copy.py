@@ -7,7 +7,9 @@ does the cheap part of the encoding: it returns the kept columns of each row as 
 escaped for LOAD DATA, so Python only touches the masked values. Tables are read in keyset
 batches (primary key, else a NOT NULL unique key) and loaded with LOAD DATA LOCAL INFILE; the next
 batch is read and masked while the current one loads, and several tables run at once. Memory
-holds at most two batches per table.
+holds at most two batches per table. Plain indexes and foreign keys are added after the load
+(sorted builds). A table with nothing masked is copied inside the server when the source is on
+the dev server (no plaintext of a masked column moves that way).
 
 The copy is built in `<dev database>_mask_stage` and only renamed into the dev database once it
 is verified and scanned (masking_checks), so developers never see a half-built or leaking copy.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -25,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mysql_common.identifiers import quote
+from mysql_common.progress import Progress
 
 from data_masking import MaskingError
 from data_masking.masking_rules import Ruleset, TableRule
@@ -34,6 +38,8 @@ from data_masking.masking_strategies import Keyed, Strategy, django_password_has
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
+MEMO_VALUES = 50_000  # masked texts remembered per column and table (cleared when full: memory stays bounded)
+IN_SERVER_BATCHES = 5  # streamed batches' worth of rows per INSERT ... SELECT (one short transaction)
 NULL = b"\\N"
 # Types the server turns into text the same way it reads them back.
 _AS_TEXT = {"uuid", "inet4", "inet6"}
@@ -211,8 +217,45 @@ def resolve_unique_collisions(conn, database: str, plans: dict[str, TablePlan], 
 
 # --- staging database ------------------------------------------------------------------------
 
-def create_stage(source_conn, dev_conn, source_db: str, stage_db: str, plans: dict[str, TablePlan]) -> None:
-    """A fresh staging database with the source's tables (keys, indexes, AUTO_INCREMENT, FKs)."""
+@dataclass
+class Deferred:
+    """Plain secondary indexes and foreign keys of a staging table, added once its rows are in:
+    a sorted index build after the load is far cheaper than maintaining the index row by row."""
+    indexes: list[str] = field(default_factory=list)
+    foreign_keys: list[str] = field(default_factory=list)
+
+
+_IDENT = re.compile(r"`((?:[^`]|``)*)`")
+
+
+def split_create(ddl: str) -> tuple[str, Deferred]:
+    """SHOW CREATE TABLE text without its plain KEYs and FOREIGN KEYs, and those as ALTER clauses.
+
+    Kept in the CREATE: the primary and unique keys (enforced while loading), FULLTEXT and SPATIAL
+    indexes (built one at a time by InnoDB), CHECK constraints, and a KEY that starts with the
+    AUTO_INCREMENT column (the server requires one)."""
+    lines = ddl.split("\n")
+    head, body, tail = lines[0], [line.rstrip(",") for line in lines[1:-1]], lines[-1]
+    auto = {m.group(1) for line in body if line.startswith("  `") and " AUTO_INCREMENT" in line.upper()
+            for m in [_IDENT.search(line)] if m}
+    kept, deferred = [], Deferred()
+    for line in body:
+        if line.startswith("  KEY "):
+            columns = _IDENT.findall(line[line.index("("):])
+            if not (columns and columns[0] in auto):
+                deferred.indexes.append("ADD " + line.strip())
+                continue
+        elif line.startswith("  CONSTRAINT ") and " FOREIGN KEY (" in line:
+            deferred.foreign_keys.append("ADD " + line.strip())
+            continue
+        kept.append(line)
+    return "\n".join([head, ",\n".join(kept), tail]), deferred
+
+
+def create_stage(source_conn, dev_conn, source_db: str, stage_db: str,
+                 plans: dict[str, TablePlan]) -> dict[str, Deferred]:
+    """A fresh staging database with the source's tables (keys, AUTO_INCREMENT, checks); the
+    plain indexes and foreign keys of copied tables are returned, to be added after the load."""
     src, dev = source_conn.cursor(), dev_conn.cursor()
     src.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
                 "WHERE SCHEMA_NAME = %s", (source_db,))
@@ -221,11 +264,25 @@ def create_stage(source_conn, dev_conn, source_db: str, stage_db: str, plans: di
     dev.execute(f"CREATE DATABASE {quote(stage_db)} CHARACTER SET {charset} COLLATE {collation}")
     dev.execute(f"USE {quote(stage_db)}")
     dev.execute("SET SESSION foreign_key_checks = 0")
+    deferred = {}
     for name, plan in plans.items():
         if plan.action == "drop":
             continue
         src.execute(f"SHOW CREATE TABLE {quote(source_db)}.{quote(name)}")
-        dev.execute(src.fetchone()[1])
+        ddl = src.fetchone()[1]
+        if plan.action == "copy":
+            ddl, deferred[name] = split_create(ddl)
+        dev.execute(ddl)
+    return deferred
+
+
+def add_deferred(dev_conn, stage_db: str, table: str, clauses: list[str]) -> None:
+    """One ALTER for all the clauses (one sorted build per index); foreign keys are not checked
+    here: verify_copy proves every one of them on the finished copy."""
+    if clauses:
+        cur = dev_conn.cursor()
+        cur.execute("SET SESSION foreign_key_checks = 0")
+        cur.execute(f"ALTER TABLE {quote(stage_db)}.{quote(table)} " + ", ".join(clauses))
 
 
 def publish(dev_conn, stage_db: str, dev_db: str) -> list[str]:
@@ -268,31 +325,6 @@ class TableCopy:
     seconds: float
 
 
-class Progress:
-    """Rows done out of rows planned (estimates), rows/s and ETA, logged every PERIOD seconds."""
-
-    PERIOD = 10.0
-
-    def __init__(self, planned: int):
-        self.planned = max(planned, 1)
-        self.done = 0
-        self.started = time.monotonic()
-        self.next_log = self.started + self.PERIOD
-        self.lock = threading.Lock()
-
-    def add(self, rows: int) -> None:
-        with self.lock:
-            self.done += rows
-            now = time.monotonic()
-            if now < self.next_log:
-                return
-            self.next_log = now + self.PERIOD
-            rate = self.done / max(now - self.started, 1e-9)
-            eta = max(self.planned - self.done, 0) / rate if rate else 0
-            log.info("masked copy: %d of about %d rows (%.0f%%), %.0f rows/s, ETA %.0fs", self.done, self.planned,
-                     min(100.0, 100.0 * self.done / self.planned), rate, eta)
-
-
 def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict, batch_rows: int):
     """Yield (lines, rows) of LOAD DATA input, masked, in keyset order."""
     table = plan.table
@@ -305,6 +337,9 @@ def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict
     nk, nm = len(table.scan_key), len(masked_cols)
     strategies = [(s, overrides.get(s.domain)) for _, s in plan.masked]
     context_at = [(name, nk + nm + i) for i, name in enumerate(plan.context)]
+    # Texts repeat (statuses, canned notes, common names): a strategy that reads nothing but its
+    # value masks each distinct text once. Only texts: 0.0 == -0.0 but they mask differently.
+    memos = [None if s.context else {} for s, _ in strategies]
     for rows in keyset_batches(conn, database, table, select, rows_per_batch):
         if not plan.masked:
             yield b"\n".join(r[-1] for r in rows), len(rows)
@@ -312,8 +347,18 @@ def _batches(conn, database: str, plan: TablePlan, keyed: Keyed, overrides: dict
         lines = []
         for row in rows:
             context = {name: row[i] for name, i in context_at}
-            out = [encode(strategy.pseudonym(row[nk + i], context, keyed, ov))
-                   for i, (strategy, ov) in enumerate(strategies)]
+            out = []
+            for i, (strategy, ov) in enumerate(strategies):
+                value, memo = row[nk + i], memos[i]
+                if memo is not None and isinstance(value, (str, bytes)):
+                    masked = memo.get(value)
+                    if masked is None:
+                        if len(memo) >= MEMO_VALUES:
+                            memo.clear()
+                        masked = memo[value] = encode(strategy.pseudonym(value, context, keyed, ov))
+                else:
+                    masked = encode(strategy.pseudonym(value, context, keyed, ov))
+                out.append(masked)
             if plan.kept:
                 out.append(row[-1])
             lines.append(b"\t".join(out))
@@ -340,14 +385,84 @@ def _load_sql(stage_db: str, plan: TablePlan) -> str:
             + (f" SET {', '.join(sets)}" if sets else ""))
 
 
+def same_server(source_conn, dev_conn) -> bool:
+    """Whether both connections reach one server: a named lock taken on one is seen held, by
+    that very connection, from the other (host names, ports and data directories can repeat
+    across containers; this cannot)."""
+    src, dev = source_conn.cursor(), dev_conn.cursor()
+    name = f"masked-copy-probe-{os.urandom(8).hex()}"
+    src.execute("SELECT GET_LOCK(%s, 0), CONNECTION_ID()", (name,))
+    taken, holder = src.fetchone()
+    try:
+        dev.execute("SELECT IS_USED_LOCK(%s)", (name,))
+        return bool(taken) and dev.fetchone()[0] == holder
+    finally:
+        src.execute("SELECT RELEASE_LOCK(%s)", (name,))
+        src.fetchall()
+
+
+def readable(dev_conn, source_db: str, table: str) -> bool:
+    try:
+        dev_conn.cursor().execute(f"SELECT 1 FROM {quote(source_db)}.{quote(table)} LIMIT 0")
+        return True
+    except Exception:  # no privilege for the dev account: the rows go through this process
+        return False
+
+
+def _check_warnings(dev_conn, cur, table: str) -> None:
+    if dev_conn.warning_count():
+        cur.execute("SHOW WARNINGS LIMIT 5")
+        raise MaskingError(f"{table}: the dev server changed or refused masked values: " + "; ".join(
+            f"{level} {code}: {message}" for level, code, message in cur.fetchall()))
+
+
+def _copy_in_server(dev_conn, source_db: str, stage_db: str, plan: TablePlan, batch_rows: int,
+                    progress: Progress | None) -> int:
+    """A table with nothing masked, when the source is on the dev server: INSERT ... SELECT in
+    key order, batch by batch, so its rows never travel through this process."""
+    cur = dev_conn.cursor()
+    columns = ", ".join(quote(c.name) for c in plan.kept)
+    target, source = f"{quote(stage_db)}.{quote(plan.name)}", f"{quote(source_db)}.{quote(plan.name)}"
+    key = plan.table.scan_key
+    order = ", ".join(quote(k) for k in key)
+    total, last = 0, None
+    while True:
+        if not key:
+            cur.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {source}")
+        else:
+            where, params = "", ()
+            if last is not None:
+                where, params = f"WHERE ({order}) > ({', '.join(['%s'] * len(key))}) ", tuple(last)
+            cur.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {source} {where}"
+                        f"ORDER BY {order} LIMIT {int(batch_rows)}", params)
+        rows = cur.rowcount
+        _check_warnings(dev_conn, cur, plan.name)
+        dev_conn.commit()
+        total += rows
+        if progress:
+            progress.add(rows)
+        if not key or rows < batch_rows:
+            return total
+        cur.execute(f"SELECT {order} FROM {target} ORDER BY " + ", ".join(f"{quote(k)} DESC" for k in key)
+                    + " LIMIT 1")
+        last = cur.fetchone()
+
+
 def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: TablePlan, keyed: Keyed,
-               overrides: dict, *, batch_rows: int = 20_000, progress: Progress | None = None) -> TableCopy:
-    """Copy one table into the staging database; the next batch is read while this one loads."""
+               overrides: dict, *, batch_rows: int = 20_000, progress: Progress | None = None,
+               indexes: list[str] = (), in_server: bool = False) -> TableCopy:
+    """Copy one table into the staging database, then build its deferred indexes. A table with
+    nothing masked is copied inside the server when `in_server`; the others are streamed, the
+    next batch read and masked while this one loads."""
     started = time.monotonic()
     if plan.action != "copy":
         return TableCopy(plan.name, 0, 0.0)
     cur = dev_conn.cursor()
     cur.execute("SET SESSION foreign_key_checks = 0")  # the stage is new: a retry rebuilds it whole
+    if in_server and not plan.masked:
+        total = _copy_in_server(dev_conn, source_db, stage_db, plan, batch_rows * IN_SERVER_BATCHES, progress)
+        add_deferred(dev_conn, stage_db, plan.name, list(indexes))
+        return TableCopy(plan.name, total, round(time.monotonic() - started, 3))
     load_sql = _load_sql(stage_db, plan)
     spool = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     handoff: queue.Queue = queue.Queue(maxsize=1)
@@ -386,10 +501,7 @@ def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: Table
                     handle.write(b"\n")
                 cur.execute(load_sql, (path,))
                 loaded = cur.rowcount
-                if dev_conn.warning_count():
-                    cur.execute("SHOW WARNINGS LIMIT 5")
-                    raise MaskingError(f"{plan.name}: the dev server changed or refused masked values: " + "; ".join(
-                        f"{level} {code}: {message}" for level, code, message in cur.fetchall()))
+                _check_warnings(dev_conn, cur, plan.name)
             finally:
                 os.unlink(path)
             if loaded != rows:
@@ -405,24 +517,43 @@ def copy_table(source_conn, dev_conn, source_db: str, stage_db: str, plan: Table
         except queue.Empty:
             pass
         reader.join(timeout=30)
+    add_deferred(dev_conn, stage_db, plan.name, list(indexes))
     return TableCopy(plan.name, total, round(time.monotonic() - started, 3))
 
 
 def copy_all(source, dev, source_db: str, stage_db: str, plans: dict[str, TablePlan], keyed: Keyed,
-             overrides: dict, *, workers: int = 3, batch_rows: int = 20_000) -> list[TableCopy]:
-    """All tables, largest first, `workers` at a time; source/dev are MySqlAccess objects."""
+             overrides: dict, deferred: dict[str, Deferred], *, workers: int = 3,
+             batch_rows: int = 20_000) -> list[TableCopy]:
+    """All tables, largest first, `workers` at a time, each with its indexes; then the foreign
+    keys (metadata only, once every table exists); source/dev are MySqlAccess objects."""
     order = sorted((p for p in plans.values() if p.action == "copy"), key=lambda p: -p.table.bytes_estimate)
-    progress = Progress(sum(p.table.rows_estimate for p in order))
+    progress = Progress("masked copy", sum(p.table.rows_estimate for p in order))
+    src, dst = source.connect(), dev.connect()
+    try:
+        in_server = same_server(src, dst) and all(readable(dst, source_db, p.name)
+                                                  for p in order if not p.masked)
+    finally:
+        src.close()
+        dst.close()
+    if in_server:
+        log.info("source and dev database share a server: tables with nothing masked are copied inside it")
 
     def one(plan: TablePlan) -> TableCopy:
         src, dst = source.connect(), dev.connect()
         try:
             return copy_table(src, dst, source_db, stage_db, plan, keyed, overrides, batch_rows=batch_rows,
-                              progress=progress)
+                              progress=progress, indexes=deferred.get(plan.name, Deferred()).indexes,
+                              in_server=in_server)
         finally:
             src.close()
             dst.close()
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="masked-copy") as pool:
         results = list(pool.map(one, order))
+    conn = dev.connect()
+    try:
+        for name, later in deferred.items():
+            add_deferred(conn, stage_db, name, later.foreign_keys)
+    finally:
+        conn.close()
     return results

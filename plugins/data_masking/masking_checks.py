@@ -211,9 +211,12 @@ def scan_for_leaks(source_conn, copy_conn, source_db: str, copy_db: str, plans: 
         key = plan.table.scan_key
         nk = len(key)
         masked = {c.name: s for c, s in plan.masked}
+        masked_at = {name: i for i, name in enumerate(masked)}
         scanned = [c.name for c in plan.kept if c.is_string] + list(masked)
         if not scanned:
             continue
+        json_kept = {c.name for c in plan.kept if c.json}
+        plan_key_text = _key_text(plan, ()) if set(key) & set(masked) or not key else None
         for rows in _keyset(copy_conn, copy_db, plan, scanned):
             originals_here = {}
             if masked and key:
@@ -225,9 +228,10 @@ def scan_for_leaks(source_conn, copy_conn, source_db: str, copy_db: str, plans: 
                             f"FROM {quote(source_db)}.{quote(plan.name)} WHERE ({order}) >= ({marks}) AND "
                             f"({order}) <= ({marks})", tuple(lo) + tuple(hi))
                 originals_here = {tuple(r[:nk]): r[nk:] for r in cur.fetchall()}
+            report.cells_scanned += len(scanned) * len(rows)
             for row in rows:
-                report.cells_scanned += len(scanned)
                 key_values = tuple(row[:nk])
+                where = plan_key_text or _Where(plan, key_values)
                 before = originals_here.get(key_values)
                 for i, name in enumerate(scanned):
                     value = row[nk + i]
@@ -235,24 +239,38 @@ def scan_for_leaks(source_conn, copy_conn, source_db: str, copy_db: str, plans: 
                         continue
                     strategy = masked.get(name)
                     if strategy is None:
-                        if plan.table.column(name).json:
+                        if name in json_kept:
                             for _at, leaf in _all_leaves(_json_doc(value)):
                                 if _long_enough(leaf) and h(leaf) in originals:
-                                    report.add(Leak(plan.name, name, _key_text(plan, key_values),
+                                    report.add(Leak(plan.name, name, str(where),
                                                     "a JSON value equals an original of a masked column"))
                         elif _long_enough(value) and h(value) in originals:
-                            report.add(Leak(plan.name, name, _key_text(plan, key_values),
+                            report.add(Leak(plan.name, name, str(where),
                                             "a kept value equals an original of a masked column"))
                         continue
-                    original = None if before is None else before[list(masked).index(name)]
-                    _check_masked(report, h, originals, plan, name, strategy, key_values, value, original)
+                    original = None if before is None else before[masked_at[name]]
+                    _check_masked(report, h, originals, plan, name, strategy, where, value, original)
     return report
 
 
-def _check_masked(report, h, originals, plan, name, strategy, key_values, value, original) -> None:
-    where = _key_text(plan, key_values)
+class _Where:
+    """The row's key text, only written out for a leak (the scan visits every cell)."""
+
+    def __init__(self, plan: TablePlan, key_values: tuple):
+        self.plan, self.key_values = plan, key_values
+
+    def __str__(self) -> str:
+        return _key_text(self.plan, self.key_values)
+
+
+def _same(h, a, b) -> bool:
+    """Equal as the hashes see them: plain equality when both are of one type."""
+    return a == b if type(a) is type(b) else h(a) == h(b)
+
+
+def _check_masked(report, h, originals, plan, name, strategy, where, value, original) -> None:
     if strategy.name == "null":
-        report.add(Leak(plan.name, name, where, "not nulled"))
+        report.add(Leak(plan.name, name, str(where), "not nulled"))
         return
     if strategy.name == "fixed":
         return
@@ -264,15 +282,16 @@ def _check_masked(report, h, originals, plan, name, strategy, key_values, value,
         for at, leaf in _all_leaves(doc):
             if at in masked_at:
                 orig, inner = masked_at[at]
-                if inner.name not in ("null", "fixed") and orig not in (None, "") and h(leaf) == h(orig):
-                    report.add(Leak(plan.name, name, where, f"JSON path {_path_text(at)} is unmasked"))
+                if inner.name not in ("null", "fixed") and orig not in (None, "") and _same(h, leaf, orig):
+                    report.add(Leak(plan.name, name, str(where), f"JSON path {_path_text(at)} is unmasked"))
             elif _long_enough(leaf) and h(leaf) in originals:
-                report.add(Leak(plan.name, name, where, f"JSON value at {_path_text(at)} equals an original"))
+                report.add(Leak(plan.name, name, str(where),
+                                f"JSON value at {_path_text(at)} equals an original"))
         return
-    if original not in (None, "") and h(value) == h(original):
-        report.add(Leak(plan.name, name, where, "equals its own original"))
+    if original not in (None, "") and _same(h, value, original):
+        report.add(Leak(plan.name, name, str(where), "equals its own original"))
     elif strategy.disjoint and _long_enough(value) and h(value) in originals:
-        report.add(Leak(plan.name, name, where, "equals an original of a masked column"))
+        report.add(Leak(plan.name, name, str(where), "equals an original of a masked column"))
 
 
 def _path_text(at: tuple) -> str:

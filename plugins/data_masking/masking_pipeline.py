@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,13 +80,13 @@ def copy_to_stage(source, dev, source_db: str, dev_db: str, prepared: Prepared, 
     src, dst = source.connect(), dev.connect()
     try:
         overrides = resolve_unique_collisions(src, source_db, prepared.plans, keyed)
-        create_stage(src, dst, source_db, stage, prepared.plans)
+        deferred = create_stage(src, dst, source_db, stage, prepared.plans)
     finally:
         src.close()
         dst.close()
     try:
-        results = copy_all(source, dev, source_db, stage, prepared.plans, keyed, overrides, workers=workers,
-                           batch_rows=batch_rows)
+        results = copy_all(source, dev, source_db, stage, prepared.plans, keyed, overrides, deferred,
+                           workers=workers, batch_rows=batch_rows)
     except BaseException:
         _drop(dev, stage)
         raise
@@ -93,16 +94,28 @@ def copy_to_stage(source, dev, source_db: str, dev_db: str, prepared: Prepared, 
 
 
 def verify_and_scan(source, dev, source_db: str, dev_db: str, prepared: Prepared) -> tuple[dict, dict]:
-    """Counts, keys, aggregates, then the residual-PII scan; the stage is dropped on failure."""
+    """Counts, keys and aggregates, and the residual-PII scan; the stage is dropped on failure.
+
+    The checks run in the servers and the scan mostly in this process, so they run side by side."""
     stage = stage_name(dev_db)
-    src, dst = source.connect(), dev.connect()
-    try:
-        verified = verify_copy(src, dst, source_db, stage, prepared.plans)
-        if not verified.problems:
+
+    def checks():
+        src, dst = source.connect(), dev.connect()
+        try:
+            return verify_copy(src, dst, source_db, stage, prepared.plans)
+        finally:
+            src.close()
+            dst.close()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="masked-copy-verify") as pool:
+        verifying = pool.submit(checks)
+        src, dst = source.connect(), dev.connect()
+        try:
             scanned = scan_for_leaks(src, dst, source_db, stage, prepared.plans)
-    finally:
-        src.close()
-        dst.close()
+        finally:
+            src.close()
+            dst.close()
+        verified = verifying.result()
     try:
         raise_on_problems(verified)
         raise_on_leaks(scanned)

@@ -234,7 +234,8 @@ def _username(s, value, row, keyed: Keyed, attempt):
     first, last = name_pools()
     out = f"{_pick(first, n).lower()}.{_pick(last, n >> 16).lower()}{n >> 32 & 0xFFFFFF:x}"
     if s.max_chars is not None and len(out) > s.max_chars:
-        out = f"u{n >> 32 & 0xFFFFFFFFFF:x}"
+        # "u" alone would be every input's pseudonym in a one-character column
+        out = f"u{n >> 32 & 0xFFFFFFFFFF:x}" if s.max_chars > 1 else f"{n >> 32 & 0xF:x}"
     return _fit(out, s.max_chars)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from data_state import svg
 from data_state.readers import Section
 from mysql_backup.manifest import human, parse_iso
+from mysql_hardening import incidents as incident_history
 
 NO_DATA = "no data yet"
 STYLE = """
@@ -276,14 +277,13 @@ def backups(section: Section | None) -> str:
 def incidents(section: Section | None) -> str:
     out = ["<h2 id=incidents>Health incidents</h2>"]
     if (empty := _empty(section, "mysql_health_monitor")) is not None:
-        return "".join(out) + empty + ('<p class="muted">Incidents closed and delivered are in the runs of '
-                                       f'{dag_link("mysql_health_monitor")}.</p>')
+        return "".join(out) + empty
     out.append(table(["status", "code", "summary", "opened (UTC)", "resolved (UTC)", "monitor"],
                      [[_status(False, i["status"]) if i["status"] == "open" else i["status"], i.get("code"),
                        i.get("summary"), i.get("opened_at"), i.get("resolved_at"), i["source"]]
                       for i in section.items]))
-    out.append('<p class="muted">Incidents closed and delivered are in the runs of '
-               f'{dag_link("mysql_health_monitor")}.</p>')
+    out.append('<p class="muted">Newest first; each monitor keeps its last '
+               f'{incident_history.CLOSED_KEPT} closed incidents. Runs: {dag_link("mysql_health_monitor")}.</p>')
     return "".join(out) + _problems(section)
 
 

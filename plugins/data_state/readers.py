@@ -191,7 +191,8 @@ def backups(storage: Storage | None) -> Section:
 # --- incidents and query insights ------------------------------------------------------
 
 def incidents(states: dict[str, dict]) -> Section:
-    """Open incidents, and resolutions not yet delivered, from each monitor's state."""
+    """Open incidents, resolutions not yet delivered, and closed ones (the state's history of
+    delivered resolutions), from each monitor's state."""
     section = Section()
     for key, state in sorted(states.items()):
         if not isinstance(state, dict):
@@ -201,6 +202,8 @@ def incidents(states: dict[str, dict]) -> Section:
             section.items.append({"source": key, "status": "open", **incident})
         for notice in state.get("resolved_pending") or []:
             section.items.append({"source": key, "status": "resolved (notice pending)", **notice})
+        for notice in state.get("closed") or []:
+            section.items.append({"source": key, "status": "closed", **notice})
     section.items.sort(key=lambda i: i.get("resolved_at") or i.get("opened_at") or "", reverse=True)
     return section
 

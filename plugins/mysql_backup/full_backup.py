@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from mysql_common.errors import ConfigurationError, PermanentError
+from mysql_common.progress import Progress
 
 from mysql_backup.access import MySqlAccess
 from mysql_backup.binlog_ship import epoch_of_position
@@ -98,8 +99,11 @@ def take_full_backup(access: MySqlAccess, storage: Storage, age_key: AgeKey, *, 
         if facts.log_bin and scanner.position() is None:
             raise PermanentError("the dump does not record its binlog position")
 
+    progress = Progress(f"dump of {database}", None, unit="bytes")
+
     def tap(chunk) -> None:
         scanner(chunk)
+        progress.add(len(chunk))
         if digests is not None:
             digests(chunk)
 

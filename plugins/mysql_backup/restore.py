@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mysql_common.errors import ConfigurationError, PermanentError, mysql_errno
 from mysql_common.identifiers import check_identifier, quote
+from mysql_common.progress import Progress
 
 from mysql_backup.access import MySqlAccess
 from mysql_backup.catalog import Catalog, load_catalog
@@ -138,23 +139,15 @@ def decrypt_to_file(source: Path, dest: Path, obj: StoredObject, expected_size: 
                                f"{expected_size}", key=obj.key)
 
 
-class Progress:
-    """Feeds a pipeline from a file and logs how far it got, every PERIOD seconds."""
-
-    PERIOD = 30.0
+class _Feed:
+    """Feeds a pipeline from a file, counting the stored bytes read (mysql_common.progress)."""
 
     def __init__(self, source, total: int, what: str):
-        self.source, self.total, self.what = source, max(total, 1), what
-        self.done = 0
-        self.next_report = time.monotonic() + self.PERIOD
+        self.source, self.progress = source, Progress(what, total, unit="bytes")
 
     def readinto(self, buffer) -> int:
         count = self.source.readinto(buffer)
-        self.done += count
-        if time.monotonic() >= self.next_report:
-            self.next_report += self.PERIOD
-            log.info("%s: %.0f%% (%d of %d stored bytes)", self.what, 100 * self.done / self.total, self.done,
-                     self.total)
+        self.progress.add(count)
         return count
 
     def close(self) -> None:
@@ -302,7 +295,7 @@ def _apply(access: MySqlAccess, age_key: AgeKey, tools: ToolSet, plan: RestorePl
                 run_pipeline([Command("age", argv, pass_fds=fds),
                               Command("zstd", [tools.path("zstd"), "-d", "-q", "-c"], tap=guard),
                               Command("client", client + [target])],
-                             feed=Progress(encrypted, plan.full.dump.size, f"loading {target}"),
+                             feed=_Feed(encrypted, plan.full.dump.size, f"loading {target} (stored bytes)"),
                              redact=age_key.redact)
             report.phases["load"] = round(time.monotonic() - phase, 3)
             log.info("dump loaded into %s in %.1fs", target, report.phases["load"])

@@ -5,7 +5,12 @@ it in an Airflow Variable per monitored connection; see docs/hardening.md for wh
 notification counts as sent only after mark_delivered(): if delivery fails, the next run offers
 it again, so an alert can be late but is never lost.
 
-state = {"incidents": {key: incident}, "resolved_pending": [notice], "samples": {...}}
+state = {"incidents": {key: incident}, "resolved_pending": [notice], "closed": [notice],
+         "samples": {...}}
+
+`closed` is the history of incidents whose resolution was delivered, newest last, the last
+CLOSED_KEPT of them (the data-state page shows it): a resolution still pending may yet be
+withdrawn by _reopen, a delivered one is final.
 
 The monitor's own failure is an incident like the others (key "monitor", code MONITOR_FAILED):
 opened by the failure callback, resolved by the next run whose checks ran.
@@ -16,8 +21,11 @@ import copy
 from datetime import datetime
 
 
+CLOSED_KEPT = 200
+
+
 def empty() -> dict:
-    return {"incidents": {}, "resolved_pending": [], "samples": {}}
+    return {"incidents": {}, "resolved_pending": [], "closed": [], "samples": {}}
 
 
 def update(state: dict | None, results: list[dict], now: datetime) -> dict:
@@ -79,6 +87,9 @@ def mark_delivered(state: dict, notice: dict) -> dict:
         if incident is not None and incident["opened_at"] == notice["opened_at"]:
             incident["notified"] = True
     else:
-        new["resolved_pending"] = [n for n in new["resolved_pending"]
-                                   if (n["key"], n["resolved_at"]) != (notice["key"], notice["resolved_at"])]
+        delivered = [n for n in new["resolved_pending"]
+                     if (n["key"], n["resolved_at"]) == (notice["key"], notice["resolved_at"])]
+        new["resolved_pending"] = [n for n in new["resolved_pending"] if n not in delivered]
+        new["closed"] = (new.get("closed") or []) + delivered
+        del new["closed"][:-CLOSED_KEPT]
     return new

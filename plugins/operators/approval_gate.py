@@ -24,6 +24,10 @@ User ids are those of the auth manager (the user name for the simple auth manage
 
 Every decision is appended to the run's approval journal (approvals.journal) with who, when and
 exactly the evidence and body shown; the gate's XCom carries the same entry for the DAG's report.
+
+`ask` (templated) lets one DAG serve a run that needs no approval, say a rehearsal: rendered
+false, the gate asks nothing, records nothing and returns None, and the gated step, which checks
+`approved(context, gate)` before acting irreversibly, knows that nobody approved.
 """
 from __future__ import annotations
 
@@ -83,15 +87,16 @@ class ApprovalGateOperator(ApprovalOperator):
 
     # Not `evidence`: rendered template fields are stored and shown as they are, secrets included;
     # the evidence is resolved in execute() and shown only redacted.
-    template_fields = ("subject", "approvers")
+    template_fields = ("subject", "approvers", "ask")
     ui_color = "#fff2cc"
 
-    def __init__(self, *, subject: str, evidence: Any, approvers: Any = None,
+    def __init__(self, *, subject: str, evidence: Any, approvers: Any = None, ask: Any = True,
                  response_timeout: timedelta = timedelta(hours=4), **kwargs) -> None:
         super().__init__(subject=subject, body=None, response_timeout=response_timeout, **kwargs)
         self.retries = 0  # asking again is clearing the gate: a person's decision, not a retry
         self.evidence = evidence
         self.approvers = approvers
+        self.ask = ask
         for producer, _key in XComArg.iter_xcom_references(evidence):
             producer >> self
 
@@ -106,6 +111,9 @@ class ApprovalGateOperator(ApprovalOperator):
         return order
 
     def execute(self, context):
+        if str(self.ask).strip().lower() in ("false", "0", "no", "none", ""):
+            log.info("no approval asked: nothing irreversible follows in this run (%s)", self.ask)
+            return None
         if isinstance(self.evidence, XComArg):
             self.evidence = self.evidence.resolve(context)
         if not self.evidence:
@@ -172,3 +180,14 @@ class ApprovalGateOperator(ApprovalOperator):
         path = journal.record(report_dir(context["run_id"]), entry)
         log.info("decision recorded in %s: %s", path, decision)
         return entry
+
+
+def approved(context, gate_task_id: str) -> dict:
+    """The approval the gate `gate_task_id` recorded in this run (its journal entry); raises,
+    saying nothing was changed, when there is none: the irreversible step checks it itself,
+    so a gate removed from the DAG or skipped cannot let it run unapproved."""
+    entry = context["ti"].xcom_pull(task_ids=gate_task_id)
+    if not isinstance(entry, dict) or entry.get("decision") != journal.APPROVED:
+        raise AirflowFailException(f"no approval from {gate_task_id} in this run: nothing was changed. Clear "
+                                   f"{gate_task_id} to ask for it")
+    return entry

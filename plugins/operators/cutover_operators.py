@@ -15,11 +15,14 @@ import sqlite3
 
 from airflow.sdk import BaseOperator, Variable
 
+from approvals import cutover as cutover_evidence
 from hooks.mysql_server_hook import MySqlServerHook
 from hooks.sqlite_source_hook import SqliteSourceHook
 from mysql_common.errors import ConfigurationError, TransientError
+from mysql_common.identifiers import quote
+from operators.approval_gate import approved
 from sqlite_to_mysql import report
-from sqlite_to_mysql.cutover import forward, rollback, sqlite_capture
+from sqlite_to_mysql.cutover import forward, mysql_capture, rollback, sqlite_capture, switch_actions
 from sqlite_to_mysql.cutover import report as cutover_report
 from sqlite_to_mysql.cutover.context import Cutover
 from sqlite_to_mysql.cutover.errors import CutoverError
@@ -139,13 +142,11 @@ class CaptureChangesOperator(BaseOperator):
 
 
 class CutoverPrepareOperator(_CutoverOperator):
-    """Checks the confirmation, resolves what an earlier run left, installs capture on MySQL."""
+    """Resolves what an earlier run left, checks the switch actions, installs capture on MySQL."""
 
     def execute(self, context):
         params = context["params"]
         with self.opened(context) as cut:
-            if params["mode"] == "switch":
-                require_confirmation(params, "SWITCH", cut.plan.database)
             log.info("switch actions configured (Variable %s): %s", SWITCH_VARIABLE,
                      cut.config.describe() or "none")
             return forward.prepare(cut, mode=params["mode"])
@@ -171,8 +172,50 @@ class VerifyLiveOperator(_CutoverOperator):
                                        timeout=60.0 * float(params["catch_up_timeout_minutes"]))
 
 
+class SwitchEvidenceOperator(_CutoverOperator):
+    """What the switch's approver reads (approvals.cutover): the lag and live verification of
+    this run, the freeze of the last rehearsal, the switch actions; none for a rehearsal."""
+
+    def execute(self, context):
+        params = context["params"]
+        if params["mode"] != "switch":
+            return None
+        live = context["ti"].xcom_pull(task_ids="verify_live")
+        prepared = context["ti"].xcom_pull(task_ids="prepare") or {}
+        if not live:
+            raise CutoverError("no result from verify_live in this run: clear it first")
+        with self.opened(context) as cut:
+            history = mysql_capture.journal(cut.dst)
+            cut.dst.commit()
+            return cutover_evidence.switch_evidence(
+                database=cut.plan.database, live=live, checks=prepared.get("switch_checks") or [],
+                rehearsal=cutover_evidence.last_freeze(history, "rehearsal"), target=cut.app_mysql.shown,
+                freeze_timeout=float(params["freeze_timeout_seconds"]))
+
+
+class RollbackEvidenceOperator(_CutoverOperator):
+    """What the rollback's approver reads: the writes made on MySQL that go back to SQLite, per
+    table, the switch they follow, the actions that point the application back."""
+
+    def execute(self, context):
+        with self.opened(context) as cut:
+            cur = cut.dst.cursor()
+            cur.execute(f"SELECT tbl, COUNT(*) FROM {quote(mysql_capture.CHANGELOG)} GROUP BY tbl")
+            pending = {str(t): int(n) for t, n in cur.fetchall()}
+            _count, seconds = mysql_capture.pending(cut.dst)
+            history = mysql_capture.journal(cut.dst)
+            cut.dst.commit()
+            return cutover_evidence.rollback_evidence(
+                database=cut.plan.database, pending=pending, lag_seconds=seconds,
+                checks=switch_actions.check(cut.config, run_id=cut.run_id),
+                previous=cutover_evidence.last_freeze(history, "rollback"), target=cut.app_sqlite.shown,
+                switched=cutover_evidence.last_freeze(history, "switch"),
+                freeze_timeout=float(context["params"]["freeze_timeout_seconds"]))
+
+
 class FreezeAndSwitchOperator(_CutoverOperator):
-    """Freeze SQLite writes, apply the last changes, check, switch (or rehearse, then unfreeze)."""
+    """Freeze SQLite writes, apply the last changes, check, switch (or rehearse, then unfreeze);
+    a switch only with the approval of `approve_switch` in this run."""
 
     def execute(self, context):
         params = context["params"]
@@ -180,9 +223,10 @@ class FreezeAndSwitchOperator(_CutoverOperator):
         if not live:
             raise CutoverError("no result from verify_live in this run: clear it first")
         report: dict = {}
+        approval = approved(context, "approve_switch") if params["mode"] == "switch" else None
         with self.opened(context) as cut, _reported(context, "cutover", report):
-            if params["mode"] == "switch":
-                require_confirmation(params, "SWITCH", cut.plan.database)
+            if approval:
+                report["approval"] = _approval_brief(approval)
             forward.freeze_and_switch(
                 cut, live, mode=params["mode"], timeout=float(params["freeze_timeout_seconds"]),
                 max_lag_changes=int(params["max_lag_changes"]),
@@ -201,23 +245,23 @@ class ReleaseOperator(_CutoverOperator):
 
 
 class RollbackCheckOperator(_CutoverOperator):
-    """Rollback DAG's first step: the confirmation, what an earlier run left, and something to
-    roll back."""
+    """Rollback DAG's first step: what an earlier run left, and something to roll back."""
 
     def execute(self, context):
         with self.opened(context) as cut:
-            require_confirmation(context["params"], "ROLLBACK", cut.plan.database)
             return rollback.check(cut)
 
 
 class RollbackOperator(_CutoverOperator):
-    """Brings every write made on MySQL back into SQLite, points the application at SQLite."""
+    """Brings every write made on MySQL back into SQLite, points the application at SQLite;
+    only with the approval of `approve_rollback` in this run."""
 
     def execute(self, context):
         params = context["params"]
         report: dict = {}
+        approval = approved(context, "approve_rollback")
         with self.opened(context) as cut, _reported(context, "rollback", report):
-            require_confirmation(params, "ROLLBACK", cut.plan.database)
+            report["approval"] = _approval_brief(approval)
             rollback.rollback(cut, timeout=float(params["freeze_timeout_seconds"]),
                               max_lag_changes=int(params["max_lag_changes"]),
                               catch_up_timeout=60.0 * float(params["catch_up_timeout_minutes"]), report=report)
@@ -232,3 +276,8 @@ class CleanupOperator(_CutoverOperator):
         with self.opened(context) as cut:
             require_confirmation(params, "CLEANUP", cut.plan.database)
             return rollback.cleanup(cut, remove_guard=bool(params["remove_guard"]))
+
+
+def _approval_brief(entry: dict) -> dict:
+    """Who approved, when, and what they were shown, for the step's report."""
+    return {k: entry.get(k) for k in ("decision", "by", "at", "task_id", "subject", "evidence")}

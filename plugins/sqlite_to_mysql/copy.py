@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from mysql_common.identifiers import quote
+from mysql_common.progress import EVERY_SECONDS, Progress
 from sqlite_to_mysql import key_sql, row_sql, row_transport, target_state
 from sqlite_to_mysql.errors import TypeConflictError
 from sqlite_to_mysql.keys import rowid_expr
@@ -53,7 +54,7 @@ class _Batch:
 
 def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan_fingerprint: str,
                batch_rows: int, method: str = "load_data", restart: bool = False,
-               progress_every: float = 10.0) -> CopyResult:
+               progress_every: float = EVERY_SECONDS) -> CopyResult:
     """Copy one table; idempotent per (run_id, plan): a rerun resumes, never duplicates."""
     started = time.monotonic()
     target_state.ensure(dst)
@@ -79,7 +80,7 @@ def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan
     rows_per_batch = max(1, min(batch_rows, MAX_BATCH_BYTES // avg))
     reader = _Reader(src, tp, rows_per_batch, row_transport.decode_key(cp.last_key), method)
     loader = _Loader(dst, tp, method)
-    last_log = time.monotonic()
+    progress = Progress(tp.source, tp.rows, done=cp.rows_copied + cp.rows_quarantined, every=progress_every)
     try:
         for batch in reader.batches():
             loaded = loader.load(batch.lines, batch.rows)
@@ -89,12 +90,7 @@ def copy_table(src: sqlite3.Connection, dst, tp: TablePlan, *, run_id: str, plan
             cp.rows_quarantined += len(batch.quarantined)
             target_state.write_checkpoint(cur, tp.target, cp)
             dst.commit()
-            if time.monotonic() - last_log > progress_every:
-                last_log = time.monotonic()
-                done = cp.rows_copied + cp.rows_quarantined
-                log.info("%s: %d/%d rows (%.0f%%), %.0f rows/s", tp.source, done, tp.rows,
-                         100.0 * done / max(1, tp.rows), (cp.rows_copied - rows_before) /
-                         max(1e-9, time.monotonic() - started))
+            progress.set(cp.rows_copied + cp.rows_quarantined)
     except BaseException:
         dst.rollback()
         reader.stop()

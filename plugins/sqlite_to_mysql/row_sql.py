@@ -183,16 +183,25 @@ def _value_bad_sql(tp: TablePlan) -> str | None:
 
 def _distinct_key_rows(tp: TablePlan, columns: list[str]) -> str:
     """Rows a unique key constrains in MySQL: none with NULL in it (MySQL keeps those apart),
-    none set aside for its values."""
-    where = " AND ".join(f"{qi(c)} IS NOT NULL" for c in columns)
+    none whose key value does not convert (a conflict named as such under every policy, which
+    must not hide a collision among the others), none set aside for its values."""
+    where = " AND ".join(f"{qi(c)} IS NOT NULL AND {problem_sql(tp.column(c))} IS NULL" for c in columns)
     value_bad = _value_bad_sql(tp)
     return where + (f" AND NOT ({value_bad})" if value_bad else "")
+
+
+def _key_sql(col: ColumnPlan) -> str:
+    """The MySQL form of a key value, compared as SQLite compares: as text where the canonical
+    form mixes storage classes (a boolean's 0 stays an integer, its 'false' becomes the text
+    '0'; GROUP BY keeps those apart, MySQL's unique key does not)."""
+    canon = canonical_sql(col)
+    return canon if col.kind in ("blob",) + TEXT_KINDS else f"CAST({canon} AS TEXT)"
 
 
 def colliding_groups_sql(tp: TablePlan, columns: list[str]) -> str:
     """SELECT of the MySQL forms (canonical values) of a unique key held by more than one
     source row, with their row counts n."""
-    canon = ", ".join(canonical_sql(tp.column(c)) for c in columns)
+    canon = ", ".join(_key_sql(tp.column(c)) for c in columns)
     return (f"SELECT {canon}, count(*) AS n FROM {qi(tp.source)} WHERE {_distinct_key_rows(tp, columns)} "
             f"GROUP BY {canon} HAVING count(*) > 1")
 
@@ -200,7 +209,7 @@ def colliding_groups_sql(tp: TablePlan, columns: list[str]) -> str:
 def collides_sql(tp: TablePlan, columns: list[str], *, groups: int | None = None) -> str:
     """True for a row whose key value another row also becomes in MySQL (of the first
     `groups` such values only, when given). CASE: a row outside the key is never converted."""
-    canon = ", ".join(canonical_sql(tp.column(c)) for c in columns)
+    canon = ", ".join(_key_sql(tp.column(c)) for c in columns)
     distinct = _distinct_key_rows(tp, columns)
     limit = f" LIMIT {int(groups)}" if groups else ""
     return (f"CASE WHEN {distinct} THEN ({canon}) IN (SELECT {canon} FROM {qi(tp.source)} WHERE {distinct} "

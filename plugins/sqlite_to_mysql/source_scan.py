@@ -13,6 +13,12 @@ from sqlite_to_mysql.source_schema import SourceTable, qi
 from sqlite_to_mysql.workers import map_with_connections
 
 RANGE_ROWS = 100_000  # rows per profiled part of a big table
+# Page cache of the scan's connections (closed when the scan ends). The integrity and
+# foreign-key checks look rows up by key all over the file, and with SQLite's default 2 MiB
+# they re-read the same pages over and over: on the demo shop at scale 2 (288 MiB file),
+# integrity_check read 8.7 GiB through read() and foreign_key_check 4.9 GiB, growing faster
+# than the file; with 32 MiB, 0.6 GiB and 0.3 GiB. Filled only as pages are read.
+SCAN_CACHE_KIB = 32 * 1024
 
 
 @dataclass
@@ -44,11 +50,16 @@ def scan_source(conn: sqlite3.Connection, open_connection, tables: list[SourceTa
             jobs.append((rows, lambda c, t=table.name, w=where, p=params: parts[t].append(scans[t].run(c, w, p))))
         jobs.append((0, lambda c, t=table.name: _foreign_key_check(c, t, result)))
     jobs.sort(key=lambda job: -job[0])
-    map_with_connections(open_connection, lambda conn, job: job(conn), [job for _rows, job in jobs],
-                         workers=workers)
+    map_with_connections(lambda: _with_cache(open_connection()), lambda conn, job: job(conn),
+                         [job for _rows, job in jobs], workers=workers)
     for table in tables:
         result.profiles[table.name] = scans[table.name].finish(conn, parts[table.name])
     return result
+
+
+def _with_cache(conn: sqlite3.Connection) -> sqlite3.Connection:
+    conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
+    return conn
 
 
 def _ranges(conn: sqlite3.Connection, table: SourceTable) -> list[tuple[int, str, dict]]:

@@ -152,8 +152,12 @@ def datetime_text(value, fsp: int = 6) -> str:
     except ValueError:
         raise ValueConflict(f"{excerpt(value)!r} is not a valid date/time") from None
     if match["tz"]:
-        moment = (moment.replace(tzinfo=_parse_offset(match["tz"])).astimezone(timezone.utc)
-                  .replace(tzinfo=None))
+        try:
+            moment = (moment.replace(tzinfo=_parse_offset(match["tz"])).astimezone(timezone.utc)
+                      .replace(tzinfo=None))
+        except OverflowError:  # year 10000 or 0 in UTC: past what any DATETIME holds
+            raise ValueConflict(f"{excerpt(value)!r} is outside MySQL's DATETIME range (1000-9999) in UTC") \
+                from None
     if not 1000 <= moment.year <= 9999:
         raise ValueConflict(f"{excerpt(value)!r} is outside MySQL's DATETIME range (1000-9999)")
     text = moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from mysql_common.identifiers import quote
+from mysql_common.progress import Progress
 from sqlite_to_mysql import checksums, key_sql, row_sql, target_state
 from sqlite_to_mysql.checksums import Digest
 from sqlite_to_mysql.plan import ColumnPlan, TablePlan
@@ -106,9 +107,11 @@ class TableVerifier:
             bounds = self._boundaries() if self.segmentable else []
             ranges = list(zip([None] + bounds, bounds + [None]))
             target_rows = 0
+            progress = Progress(f"verify {self.tp.source}", source_total)
             for low, high in ranges:
                 s_digest, t_digest = self._digests(low, high)
                 target_rows += t_digest.rows
+                progress.add(s_digest.rows)
                 if s_digest != t_digest:
                     self._narrow(low, high, s_digest, t_digest)
             issues = []

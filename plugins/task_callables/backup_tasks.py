@@ -149,13 +149,59 @@ def ship_binlogs(*, required: bool) -> dict:
     return {"shipped": report.shipped, "already_shipped": report.already_shipped}
 
 
-def apply_retention(*, keep_days: int, dry_run: bool) -> dict:
+DELETED = "deleted"
+
+
+def apply_retention(*, keep_days: int, dry_run: bool, approved_deletions: list[str] | None = None) -> dict:
+    """`approved_deletions`: what the approver was shown; a plan that would now delete anything
+    else (the storage changed meanwhile) deletes nothing and fails."""
     from mysql_backup.retention import retention
 
     with _context() as c:
+        if approved_deletions is not None and not dry_run:
+            planned = _deletions(retention(c["storage"], c["server"], keep_days=keep_days, dry_run=True))
+            unseen = sorted(set(planned) - set(approved_deletions))
+            if unseen:
+                raise ConfigurationError(f"retention would now delete {unseen}, which the approval did not show: "
+                                         "nothing was deleted; trigger again to see the current plan")
         plan = retention(c["storage"], c["server"], keep_days=keep_days, dry_run=dry_run)
     return {"dry_run": dry_run, "delete_fulls": plan.delete_fulls, "delete_binlogs": plan.delete_binlogs,
             "delete_leftovers": plan.delete_leftovers, "keep_fulls": plan.keep_fulls}
+
+
+def _name(key) -> str:
+    return "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
+def _deletions(plan) -> list[str]:
+    return [_name(k) for part in (plan.delete_fulls, plan.delete_binlogs, plan.delete_epochs, plan.delete_leftovers)
+            for k in part]
+
+
+def retention_evidence(*, keep_days: int) -> dict:
+    """What the approver of a manual retention run reads: the dry run's plan, deleted and kept,
+    each with why. The apply step deletes only what this showed (approved_deletions)."""
+    from mysql_backup.retention import retention
+
+    with _context() as c:
+        plan = retention(c["storage"], c["server"], keep_days=keep_days, dry_run=True)
+        server = c["server"]
+    rows = [[kind, _name(k), outcome, why] for kind, part, outcome in (
+        ("full backup", plan.delete_fulls, DELETED), ("binlog", plan.delete_binlogs, DELETED),
+        ("binlog epoch", plan.delete_epochs, DELETED), ("leftover", plan.delete_leftovers, DELETED),
+        ("full backup", plan.keep_fulls, "kept")) for k, why in sorted(part.items(), key=lambda i: _name(i[0]))]
+    return {"summary": f"Apply the retention of {keep_days} days to the backups of {server}: what is marked "
+                       f"{DELETED} is removed from storage for good.",
+            "figures": {"Full backups deleted": len(plan.delete_fulls), "Binlogs deleted": len(plan.delete_binlogs),
+                        "Leftovers deleted": len(plan.delete_leftovers), "Full backups kept": len(plan.keep_fulls)},
+            "tables": [{"title": "Backups", "columns": ["kind", "object", "outcome", "why"], "rows": rows}],
+            "actions": [f"delete the {len(_deletions(plan))} object(s) marked {DELETED}"],
+            "notes": ["if the plan changed since (a backup finished or aged), the run deletes nothing and fails"]}
+
+
+def shown_deletions(entry: dict) -> list[str]:
+    """The objects an approval of retention_evidence showed as deleted."""
+    return [row[1] for row in entry["evidence"]["tables"][0]["rows"] if row[2] == DELETED]
 
 
 def restore(params: dict) -> dict:
@@ -175,6 +221,46 @@ def restore(params: dict) -> dict:
                                 target_time=parse_point_in_time(params.get("point_in_time")),
                                 target_database=target, overwrite=bool(confirm))
     return report.to_dict()
+
+
+def restore_evidence(params: dict) -> dict | None:
+    """What the approver of a restore over an existing database reads: the backup and point in
+    time chosen, and what the database holds now (all of it is replaced). None without
+    confirm_overwrite: a new scratch database needs no approval."""
+    from mysql_backup.catalog import load_catalog
+    from mysql_backup.manifest import Layout, parse_point_in_time
+    from mysql_backup.restore import choose_database, plan_for
+
+    target = (params.get("confirm_overwrite") or "").strip()
+    if not target:
+        return None
+    backup_id = (params.get("backup_id") or "latest").strip()
+    with _context(restore=True) as c:
+        catalog = load_catalog(c["storage"], Layout(c["server"]))
+        plan = plan_for(catalog, choose_database(catalog, c["source"].database),
+                        backup_id=None if backup_id == "latest" else backup_id,
+                        target_time=parse_point_in_time(params.get("point_in_time")), stop_at=None)
+        conn = c["target"].connect()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
+                        "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME", (target,))
+            tables = [[name, rows, int(size or 0)] for name, rows, size in cur.fetchall()]
+        finally:
+            conn.close()
+    full = plan.full
+    return {"summary": f"Replace database {target} with backup {full.backup_id} of {full.database}"
+                       f"{' and ' + str(len(plan.binlogs)) + ' binlog(s)' if plan.binlogs else ''}: every table "
+                       f"{target} holds now is dropped and loaded again from the backup.",
+            "figures": {"Database overwritten": target, "Tables in it now": len(tables), "Backup": full.backup_id,
+                        "Backup taken (UTC)": full.finished_at, "Restored data reaches": plan.reaches,
+                        "Binlogs replayed": len(plan.binlogs)},
+            "tables": [{"title": f"What {target} holds now (replaced)", "columns": ["table", "rows (estimate)",
+                                                                                   "size"], "rows": tables}],
+            "actions": [f"fetch and check backup {full.backup_id} and {len(plan.binlogs)} binlog(s)",
+                        f"drop and load every table of {target} from the dump",
+                        f"replay the binlogs up to {plan.reaches}"],
+            "notes": ["refused if a session uses the database when the restore starts"]}
 
 
 def drill() -> dict:

@@ -105,6 +105,25 @@ def plan_accounts(params: dict) -> dict:
     return plans
 
 
+def accounts_evidence(plans: dict) -> dict | None:
+    """What the approver of the account changes reads: every planned step, per account, as the
+    log shows it (hashes and names, never passwords); None when nothing would change."""
+    changing = {role: p for role, p in plans["accounts"].items() if p["steps"]}
+    if not changing and not plans["anonymous"]:
+        return None
+    rows = [[role, p["account"], n, step] for role, p in sorted(changing.items())
+            for n, step in enumerate(p["steps"], 1)]
+    unchanged = sorted(set(plans["accounts"]) - set(changing))
+    return {"summary": "Converge the database accounts to their templates: each account's steps run all or "
+                       "nothing, exactly as planned; an account changed since the plan is refused.",
+            "figures": {"Accounts changed": len(changing), "Accounts already as planned": len(unchanged),
+                        "Anonymous accounts dropped": len(plans["anonymous"])},
+            "tables": [{"title": "Planned steps", "columns": ["job", "account", "step", "statement"], "rows": rows}],
+            "actions": [f"drop anonymous account {a}" for a in plans["anonymous"]]
+                       + [f"apply the {len(p['steps'])} step(s) of {p['account']}" for _r, p in sorted(changing.items())],
+            "notes": [f"unchanged: {', '.join(unchanged)}"] if unchanged else []}
+
+
 def drop_anonymous_accounts(params: dict, plans: dict) -> list[str]:
     with mysql(params["admin_conn_id"], "an administrative account", with_database=False) as conn:
         done = accounts.drop_anonymous(conn, planned=plans["anonymous"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -63,7 +63,15 @@ class UiStack:
             self.api.wait_for_dag(dag_id)
             self.api.unpause(dag_id)
         now = datetime.now(timezone.utc)
-        state = incidents.update(None, [{"key": "connections", "status": "alert", "code": "CONNECTION_POOL_EXHAUSTED",
+        # A replication lag incident opened two hours ago and closed one hour ago (both notices delivered),
+        # then the connection incident still open.
+        state = None
+        for at, status in ((now - timedelta(hours=2), "alert"), (now - timedelta(hours=1), "ok")):
+            state = incidents.update(state, [{"key": "lag", "status": status, "code": "REPLICATION_LAG_HIGH",
+                                              "summary": "replica 300 s behind"}], at)
+            for notice in incidents.pending(state):
+                state = incidents.mark_delivered(state, notice)
+        state = incidents.update(state, [{"key": "connections", "status": "alert", "code": "CONNECTION_POOL_EXHAUSTED",
                                          "summary": "96% of max_connections in use"}], now)
         self.api.set_variable("mysql_health_state__mysql_monitor", json.dumps(state))
         return self
@@ -214,6 +222,8 @@ def test_data_state_page_shows_a_migration_a_backup_gap_a_reset_and_the_drills(u
     assert frame.locator("svg line.reset").count() == 1
     assert frame.locator("td", has_text=RESET_EPOCH).count() >= 2  # the epoch's row, the backup taken in it
     assert frame.get_by_text("CONNECTION_POOL_EXHAUSTED").count() == 1
+    closed = frame.locator("tr", has_text="REPLICATION_LAG_HIGH")
+    assert closed.count() == 1 and closed.locator("td").first.inner_text() == "closed"
     shot(page, "data-state")
     frame.locator("summary").first.click()
     assert frame.get_by_text("Genre").count() >= 1

@@ -30,7 +30,15 @@ def check(cut: Cutover) -> dict:
     phase = sqlite_capture.phase(cut.src)
     if phase not in (sqlite_capture.SWITCHED, sqlite_capture.ROLLING_BACK):
         raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
+    if phase == sqlite_capture.SWITCHED:
+        _require_capture(cut)
     return {"released": released, "capture": sqlite_capture.summary(cut.src)}
+
+
+def _require_capture(cut: Cutover) -> None:
+    if len(mysql_capture.existing_triggers(cut.dst, "c")) < 3 * len(cut.plan.tables):
+        raise CutoverError("change capture on MySQL is gone (cleanup ran): writes made on MySQL cannot be "
+                           "brought back, the rollback window is closed")
 
 
 def rollback(cut: Cutover, *, timeout: float, max_lag_changes: int, catch_up_timeout: float,
@@ -56,9 +64,7 @@ def _rollback(cut: Cutover, report: dict, *, timeout: float, max_lag_changes: in
         return finish_rollback(cut, strict=True, report=report)
     if phase != sqlite_capture.SWITCHED:
         raise CutoverError(f"nothing to roll back: the cutover is in phase {phase}, not switched")
-    if len(mysql_capture.existing_triggers(cut.dst, "c")) < 3 * len(cut.plan.tables):
-        raise CutoverError("change capture on MySQL is gone (cleanup ran): writes made on MySQL cannot be "
-                           "brought back, the rollback window is closed")
+    _require_capture(cut)
     checks = switch_actions.check(cut.config, run_id=cut.run_id)
     if not cut.config.acts or switch_actions.problems(checks):
         raise CutoverError("the switch actions that would point the application back at SQLite could not run, "

@@ -11,6 +11,7 @@ import pytest
 from mysql_backup.catalog import load_catalog
 from mysql_backup.manifest import Layout
 from mysql_backup.storage import LocalStorage
+from tests.support.hitl import dags_test
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -52,7 +53,8 @@ def test_dags_import_with_nothing_configured(airflow_env):
             assert task["owner"] == "dba"
             # Tasks holding MySQL sessions share the pool; storage-only tasks do not need it.
             assert (task["pool"] == "mysql_connections") == (task_id in {
-                "full_backup", "ship_binlogs", "restore", "restore_and_compare", "verify"}), (dag_id, task_id)
+                "full_backup", "ship_binlogs", "restore", "restore_and_compare", "verify", "overwrite_evidence"}), \
+                (dag_id, task_id)
 
 
 @pytest.fixture
@@ -100,6 +102,27 @@ def test_full_backup_binlog_restore_and_drill_dags(airflow_env, dag_env, source,
     assert source.scalar("SELECT COUNT(*) FROM orders", "shop_copy") == 501
     assert "rto_seconds" in run.stdout + run.stderr
 
+    # Over an existing database: only with an approval that shows what is replaced.
+    source.sql("INSERT INTO orders VALUES (9001, 9.00)", "shop_copy")
+    conf = {"target_database": "shop_copy", "confirm_overwrite": "shop_copy"}
+    rejected = dags_test("mysql_restore", conf, {**airflow_env, **extra}, [("approve_overwrite", "Reject")])
+    log = rejected.stdout + rejected.stderr
+    assert rejected.returncode != 0 and "nothing was changed; restore not run" in log, log[-3000:]
+    assert source.scalar("SELECT COUNT(*) FROM orders", "shop_copy") == 502  # untouched
+    approved = dags_test("mysql_restore", conf, {**airflow_env, **extra}, [("approve_overwrite", "Approve")])
+    log = approved.stdout + approved.stderr
+    assert approved.returncode == 0, log[-3000:]
+    assert source.scalar("SELECT COUNT(*) FROM orders", "shop_copy") == 501
+    assert "| orders |" in log and "Database overwritten" in log  # what the approver read
+
     run = airflow(airflow_env, "dags", "test", "mysql_restore_drill", extra=extra)
     assert "state=success" in run.stdout + run.stderr, (run.stdout + run.stderr)[-3000:]
     assert len(storage.list("shopdb/drills/")) == 1
+
+    # Retention started by hand that would delete: the plan is shown first; rejected, nothing goes.
+    objects = sorted(info.key for info in storage.list("shopdb/"))
+    rejected = dags_test("mysql_backup_retention", {"dry_run": False, "retention_days": 1}, {**airflow_env, **extra},
+                         [("approve_deletion", "Reject")])
+    log = rejected.stdout + rejected.stderr
+    assert rejected.returncode != 0 and "nothing was changed; apply_retention not run" in log, log[-3000:]
+    assert "Full backups kept" in log and sorted(info.key for info in storage.list("shopdb/")) == objects

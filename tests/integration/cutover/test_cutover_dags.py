@@ -1,7 +1,8 @@
 """sqlite_to_mysql_cutover under Airflow itself (`airflow dags test`): a rehearsal runs every
-step, freezes and unfreezes without switching; mode=switch without its confirmation is refused
-before anything is frozen or switched; a confirmed switch, the rollback DAG and the cleanup DAG
-take the application to MySQL, back to SQLite with MySQL's writes, and end capture."""
+step, freezes and unfreezes without switching and asks no approval; a switch whose approval is
+rejected freezes and switches nothing; an approved switch, an approved rollback and the cleanup
+DAG take the application to MySQL, back to SQLite with MySQL's writes, and end capture. The
+approvals are answered as a person would (tests/support/hitl.py)."""
 from __future__ import annotations
 
 import json
@@ -13,10 +14,11 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
+from approvals import journal
 from sqlite_to_mysql.cutover import freeze, mysql_capture, sqlite_capture
+from tests.support.hitl import dags_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -32,13 +34,13 @@ def cutover_dag(airflow_env, app_db, migrate, tmp_path):
                AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER=json.dumps({"settings_file": str(tmp_path / "app.env")}),
                S2M_REPORT_DIR=str(tmp_path / "reports"))
 
-    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover", switch: dict | None = None
-            ) -> subprocess.CompletedProcess:
+    def run(conf: dict, dag_id: str = "sqlite_to_mysql_cutover", switch: dict | None = None,
+            answer: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
+        """One `dags test` run; `answer` = (gate, "Approve" or "Reject") when it asks."""
         run_env = dict(env)
         if switch is not None:  # the switch actions the deployer configured
             run_env["AIRFLOW_VAR_SQLITE_TO_MYSQL_CUTOVER"] = json.dumps(switch)
-        return subprocess.run([str(ROOT / ".venv/bin/airflow"), "dags", "test", dag_id,
-                               "-c", json.dumps(conf)], env=run_env, capture_output=True, text=True, timeout=600)
+        return dags_test(dag_id, conf, run_env, [answer] if answer else [])
 
     return run, migrated
 
@@ -60,24 +62,49 @@ def test_rehearsal_runs_every_step_and_leaves_the_application_on_sqlite(cutover_
     assert steps == ["prepare", "catch_up", "verify_live", "rehearsal"]
 
 
-def test_switch_without_confirmation_is_refused_before_any_freeze(cutover_dag, tmp_path):
+APPROVE_SWITCH, REJECT_SWITCH = ("approve_switch", "Approve"), ("approve_switch", "Reject")
+APPROVE_ROLLBACK = ("approve_rollback", "Approve")
+
+
+def decisions(tmp_path) -> list[dict]:
+    return [d for run_dir in sorted((tmp_path / "reports").iterdir()) for d in journal.read(run_dir)]
+
+
+def test_a_rejected_switch_freezes_and_switches_nothing_and_ends_failed(cutover_dag, tmp_path):
     run, migrated = cutover_dag
-    out = run({"mode": "switch"})
+    out = run({"mode": "switch"}, answer=REJECT_SWITCH)
     log = out.stdout + out.stderr
-    assert out.returncode != 0
-    assert f"this run needs the confirmation 'SWITCH {migrated.database}'" in log
+    assert out.returncode != 0, log[-4000:]
+    assert "rejected by admin (admin)" in log and "nothing was changed; freeze_and_switch not run" in log
+    assert final_state(log, "freeze_and_switch") is None and final_state(log, "release") == "success"  # never ran
     assert migrated.phase() == sqlite_capture.CAPTURING and not (tmp_path / "app.env").exists()
     assert not list((tmp_path / "reports").glob("*/cutover.json"))
-    assert mysql_capture.existing_triggers(migrated.mysql(), "ckb") == {}  # prepare stopped at once
+    steps = [e["step"] for e in mysql_capture.journal(migrated.mysql())]
+    assert steps == ["prepare", "catch_up", "verify_live"]  # no freeze, no switch
+    migrated.app().execute("UPDATE kv SET v = 'still writable' WHERE k = 'key 1'")
+    [decision] = decisions(tmp_path)
+    assert (decision["decision"], decision["by"]["id"], decision["task_id"]) == ("rejected", "admin",
+                                                                                  "approve_switch")
+    figures = decision["evidence"]["figures"]
+    assert figures["Database"] == migrated.database and figures["Lag (changes not yet on MySQL)"] >= 0
+    assert figures["Freeze in the last rehearsal (s)"] == "no rehearsal yet"
 
 
-def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_path):
+def test_approved_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_path):
     run, migrated = cutover_dag
     database = migrated.database
-    switched = run({"mode": "switch", "confirm": f"SWITCH {database}"})
+    assert run({"mode": "rehearsal"}).returncode == 0  # asks nobody
+    switched = run({"mode": "switch"}, answer=APPROVE_SWITCH)
     assert switched.returncode == 0, (switched.stdout + switched.stderr)[-4000:]
     assert migrated.phase() == sqlite_capture.SWITCHED
     assert f"/{database}" in (tmp_path / "app.env").read_text()
+    [decision] = decisions(tmp_path)
+    rehearsal = [e for e in mysql_capture.journal(migrated.mysql()) if e["step"] == "rehearsal"][-1]
+    assert decision["evidence"]["figures"]["Freeze in the last rehearsal (s)"] == rehearsal["seconds"]
+    assert any(str(tmp_path / "app.env") in a for a in decision["evidence"]["actions"])
+    [report] = [json.loads(p.read_text()) for p in (tmp_path / "reports").glob("*/cutover.json")
+                if json.loads(p.read_text())["mode"] == "switch"]
+    assert report["approval"]["by"]["id"] == "admin" and report["approval"]["decision"] == "approved"
 
     dst = migrated.mysql()
     cur = dst.cursor()
@@ -85,10 +112,11 @@ def test_confirmed_switch_rollback_and_cleanup_through_airflow(cutover_dag, tmp_
     cur.execute("INSERT INTO kv VALUES ('key new', 'inserted on mysql')")
     dst.commit()
 
-    refused = run({"confirm": "ROLLBACK something_else"}, "sqlite_to_mysql_rollback")
-    assert refused.returncode != 0 and migrated.phase() == sqlite_capture.SWITCHED
-    rolled = run({"confirm": f"ROLLBACK {database}"}, "sqlite_to_mysql_rollback")
+    rolled = run({}, "sqlite_to_mysql_rollback", answer=APPROVE_ROLLBACK)
     assert rolled.returncode == 0, (rolled.stdout + rolled.stderr)[-4000:]
+    shown = decisions(tmp_path)[-1]["evidence"]
+    assert shown["figures"]["Writes made on MySQL to bring back"] == 2
+    assert shown["tables"][0]["rows"] == [["kv", 2]]
     app = migrated.app()
     assert app.execute("SELECT v FROM kv WHERE k = 'key 1'").fetchone()[0] == "written on mysql"
     assert app.execute("SELECT count(*) FROM kv WHERE k = 'key new'").fetchone()[0] == 1
@@ -122,8 +150,8 @@ def test_a_switch_that_fails_ends_the_run_failed_while_release_still_runs_and_th
     the switch is undone, the run ends failed (exit code), its teardown ran, and the report
     says what happened and that it was not safe to switch."""
     run, migrated = cutover_dag
-    out = run({"mode": "switch", "confirm": f"SWITCH {migrated.database}"},
-              switch={"settings_file": str(tmp_path / "app.env"), "command": ["false"]})
+    out = run({"mode": "switch"}, switch={"settings_file": str(tmp_path / "app.env"), "command": ["false"]},
+              answer=APPROVE_SWITCH)
     log = out.stdout + out.stderr
     assert out.returncode != 0, log[-4000:]
     assert migrated.phase() == sqlite_capture.CAPTURING
@@ -141,13 +169,15 @@ def test_a_switch_that_fails_ends_the_run_failed_while_release_still_runs_and_th
 def test_a_rollback_refused_after_cleanup_ends_the_run_failed(cutover_dag, tmp_path):
     run, migrated = cutover_dag
     database = migrated.database
-    assert run({"mode": "switch", "confirm": f"SWITCH {database}"}).returncode == 0
+    assert run({"mode": "switch"}, answer=APPROVE_SWITCH).returncode == 0
     cleaned = run({"confirm": f"CLEANUP {database}"}, "sqlite_to_mysql_cutover_cleanup")
     assert cleaned.returncode == 0, (cleaned.stdout + cleaned.stderr)[-4000:]
-    refused = run({"confirm": f"ROLLBACK {database}"}, "sqlite_to_mysql_rollback")
+    refused = run({}, "sqlite_to_mysql_rollback", answer=APPROVE_ROLLBACK)  # refused before it asks
     log = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "the rollback window is closed" in log, log[-4000:]
-    assert final_state(log, "rollback") == "failed" and final_state(log, "release") == "success", log[-6000:]
+    assert final_state(log, "check") == "failed", log[-6000:]
+    # nobody was asked; check is the teardown's setup, so with nothing begun there is nothing to release
+    assert final_state(log, "approve_rollback") is None and final_state(log, "release") is None
     assert migrated.phase() == sqlite_capture.SWITCHED
 
 

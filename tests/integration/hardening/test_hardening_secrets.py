@@ -17,6 +17,7 @@ import MySQLdb
 import pytest
 
 from mysql_hardening import accounts, passwords
+from tests.support.hitl import dags_test
 from test_replica import caught_up, resume
 from tools.private_mariadb import PrivateMariaDB
 
@@ -78,8 +79,7 @@ def binlog_files(server) -> list[Path]:
 def test_first_run_on_a_fresh_server_is_green_and_sends_no_password(cluster, airflow_env, tmp_path):
     primary, replica = cluster
     env = hardening_env(airflow_env, primary)
-    run = subprocess.run([str(ROOT / "bin" / "airflow"), "dags", "test", "mysql_hardening"], env=env,
-                         capture_output=True, text=True, timeout=900)
+    run = dags_test("mysql_hardening", {}, env, [("approve_accounts", "Approve")], timeout=900)
     logs = run.stdout + run.stderr
     assert run.returncode == 0, "\n".join(line for line in logs.splitlines()
                                           if "error" in line.lower() or "failed" in line.lower())[-6000:]

@@ -459,3 +459,26 @@ def test_the_catch_up_keeps_quarantined_key_groups_in_step(mysql_params, tmp_pat
         [1, 0, "a"], [2, "0", "b"], [3, 1, "c"], [4, "x", "d"], [5, "", "e"], [6, b"", "f"]])])
     path = fidelity.build(tmp_path / "source.sqlite3", db)
     assert not fidelity.check_catch_up(path, mysql_params, "quarantine")
+
+
+def test_an_offset_time_that_leaves_year_9999_in_utc_is_named_by_the_preflight(mysql_params, tmp_path):
+    """'9999-12-31 23:30:00-01:00' is 10000-01-01 in UTC: Python's datetime overflows there.
+    The preflight names it as out of DATETIME's range; the copy never meets it."""
+    db = Database([Table("t0", [Column("c0", "DATETIME"), Column("c1", "")], "pk", key_columns=["c0"],
+                         unique=[["c0"]], index=[["c0"]], rows=[["9999-12-31 23:30:00-01:00", 0]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
+
+
+def test_boolean_words_and_numbers_that_become_one_value_in_a_unique_key_are_named(mysql_params, tmp_path):
+    """0 and 'false' are two values to SQLite and one (0) in MySQL's boolean column: a unique
+    key over them is a collision the preflight names, never a duplicate-key error mid-copy."""
+    db = Database([Table("t0", [Column("c0", "BOOLEAN")], "alias", unique=[["c0"]], index=[["c0"]],
+                         rows=[[None, 0], [None, "false"]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
+    # with a value beside them that is no boolean: under `fail` the collision is named too, as
+    # `quarantine` sets it aside
+    db.tables[0].rows.append([None, -1])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)

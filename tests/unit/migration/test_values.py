@@ -75,7 +75,9 @@ def test_datetime_text_forms(text, expected):
 
 
 @pytest.mark.parametrize("bad", ["2021-02-30 10:00:00", "not a date", 1600000000, 2459000.5,
-                                 "2020-03-01 10:00:00.1234567", "0999-01-01 00:00:00"])
+                                 "2020-03-01 10:00:00.1234567", "0999-01-01 00:00:00",
+                                 # in range as written, outside 1-9999 once converted to UTC
+                                 "9999-12-31 23:30:00-01:00", "0001-01-01 00:30:00+01:00"])
 def test_datetime_text_refuses_what_it_would_have_to_guess(bad):
     with pytest.raises(ValueConflict):
         values.datetime_text(bad)

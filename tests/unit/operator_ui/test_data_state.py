@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -165,6 +165,29 @@ def test_svg_escapes_labels_and_draws_nothing_without_points():
     assert svg.line_chart("t", {"a": []}, "s") == ""
     drawn = svg.line_chart("<b>", {"<i>": [("2026-03-01T00:00:00+00:00", 1.0)]}, "s")
     assert "<b>" not in drawn and "&lt;b&gt;" in drawn and drawn.startswith("<svg")
+
+
+def test_closed_incidents_stay_on_the_page_once_their_resolution_is_delivered():
+    day = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    state = None
+    for n in range(incidents.CLOSED_KEPT + 3):  # one more incident opened and closed each hour
+        opened, closed = day + timedelta(hours=n), day + timedelta(hours=n, minutes=30)
+        state = incidents.update(state, [{"key": "lag", "status": "alert", "code": "REPLICATION_LAG_HIGH",
+                                          "summary": f"lag {n}"}], opened)
+        for notice in incidents.pending(state):
+            state = incidents.mark_delivered(state, notice)
+        state = incidents.update(state, [{"key": "lag", "status": "ok", "summary": "lag 1 s"}], closed)
+        if n < incidents.CLOSED_KEPT + 2:  # the last resolution is still to be delivered
+            for notice in incidents.pending(state):
+                state = incidents.mark_delivered(state, notice)
+    section = readers.incidents({"mysql_health_state__mysql_monitor": json.loads(json.dumps(state))})
+    statuses = [i["status"] for i in section.items]
+    assert statuses[0] == "resolved (notice pending)" and statuses.count("closed") == incidents.CLOSED_KEPT
+    closed = [i for i in section.items if i["status"] == "closed"]
+    assert closed[0]["opened_at"] == (day + timedelta(hours=incidents.CLOSED_KEPT + 1)).isoformat()  # newest first
+    assert closed[-1]["opened_at"] == (day + timedelta(hours=2)).isoformat()  # the oldest two dropped
+    html = page.incidents(section)
+    assert html.count(">closed<") == incidents.CLOSED_KEPT
 
 
 def test_a_series_without_points_has_no_legend_entry():
