@@ -469,12 +469,16 @@ def widen_column(conn, table: SourceTable, key_source: list[str], name: str, pro
     attempts = [prof, replace(prof, texts=max(1, prof.texts), text_max_chars=max(prof.text_max_chars, 32)),
                 replace(prof, blobs=max(1, prof.blobs), blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))]
     tried = set()
+    primary = [] if table.rowid_alias or table.row_key_from else table.primary_key
     for attempt in attempts:
-        redo = _decide_columns(table, replace(measured, columns={**measured.columns, name: attempt}), server,
-                               settings, widen={name})[name]
+        redo_all = _decide_columns(table, replace(measured, columns={**measured.columns, name: attempt}), server,
+                                   settings, widen={name})
+        redo = redo_all[name]
         if redo.column.ddl_type in tried:
             continue
         tried.add(redo.column.ddl_type)
+        if name in primary and not keys.fits_key([redo_all[k].column for k in primary]):
+            continue  # MySQL's primary key: a type past InnoDB's key limit cannot be one
         redo.expected_conflicts = None
         if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
             return redo

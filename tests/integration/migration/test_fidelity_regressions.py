@@ -482,3 +482,13 @@ def test_boolean_words_and_numbers_that_become_one_value_in_a_unique_key_are_nam
     db.tables[0].rows.append([None, -1])
     for method in ("load_data", "insert"):
         assert not holds(db, mysql_params, tmp_path, method)
+
+
+def test_widening_a_primary_key_column_never_offers_a_type_too_long_for_a_key(mysql_params, tmp_path):
+    """A DATETIME primary key holding 1,000 characters of text: VARCHAR(1000) would hold the
+    value but cannot be InnoDB's primary key (4,000 bytes > 3,072). `fail` must not offer a
+    `widen` that then fails at CREATE TABLE."""
+    db = Database([Table("t0", [Column("c0", ""), Column("c1", ""), Column("c2", "DATETIME"), Column("c3", "")],
+                         "pk", key_columns=["c2"], rows=[[0, 0, "y" * 1000, None]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
