@@ -104,18 +104,15 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     django = "django_migrations" in schema.tables
     uuids = map_with_connections(open_connection, lambda c, name: _django_uuid_columns(c, schema.tables[name]),
                                  names) if django else [set()] * len(names)
-    for name, uuid_columns in zip(names, uuids):
+    uuids = dict(zip(names, uuids))
+    for name, uuid_columns in uuids.items():
         decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
                                           uuid_columns=uuid_columns)
         table = schema.tables[name]
         pk = [decisions[name][c].column for c in table.primary_key if c in decisions[name]]
         if pk and not table.rowid_alias and not table.row_key_from and not keys.fits_key(pk):
             schema.tables[name] = _row_keyed(table, f"is longer than InnoDB's {keys.MAX_KEY_BYTES}-byte key limit")
-            plan.warnings.append(
-                f"{name}: primary key ({', '.join(table.primary_key)}) can hold values longer than InnoDB's "
-                f"{keys.MAX_KEY_BYTES}-byte key limit: it is a UNIQUE key in MySQL (a long unique key, exact over "
-                f"the whole value), and the " + (f"generated column {HIDDEN_ROWID} the primary key" if
-                                                 table.without_rowid else f"rowid ({HIDDEN_ROWID}) its primary key"))
+            plan.warnings.append(_long_key_warning(table))
             decisions[name] = _decide_columns(schema.tables[name], profiles[name], server, settings, widen=set(),
                                               uuid_columns=uuid_columns)
     _unify_foreign_key_types(schema, names, decisions, profiles, server, settings)
@@ -124,8 +121,19 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
         # The table's scans run on this thread's connection; what it adds to the whole plan
         # goes to a scratch copy, merged below in table order (the same plan on every run).
         scratch = replace(plan, warnings=[], blockers=[])
-        return _table_plan(c, schema.tables[name], table_names, profiles[name], decisions[name], server,
-                           settings, scratch, types), scratch
+        table = schema.tables[name]
+        tp = _table_plan(c, table, table_names, profiles[name], decisions[name], server, settings, scratch, types)
+        planned = {col.source: col for col in tp.columns}
+        pk = [] if table.rowid_alias or table.row_key_from else [planned[k] for k in table.primary_key if k in planned]
+        if pk and not keys.fits_key(pk):  # `widen` gave a key column a type longer than InnoDB can key
+            table = schema.tables[name] = _row_keyed(table, f"is longer than InnoDB's {keys.MAX_KEY_BYTES}-byte "
+                                                            "key limit once widened")
+            decisions[name] = _decide_columns(table, profiles[name], server, settings, widen=set(),
+                                              uuid_columns=uuids[name])
+            scratch = replace(plan, warnings=[_long_key_warning(table)], blockers=[])
+            tp = _table_plan(c, table, table_names, profiles[name], decisions[name], server, settings, scratch,
+                             types)
+        return tp, scratch
 
     for tp, scratch in map_with_connections(open_connection, table_plan, names):
         plan.tables.append(tp)
@@ -155,6 +163,14 @@ def build_plan(conn: sqlite3.Connection, *, source_path: str, database: str, ser
     _orphans(scan, plan, names)
     _not_migrated(schema, names, plan)
     return plan
+
+
+def _long_key_warning(table: SourceTable) -> str:
+    key = table.row_key_from or table.primary_key
+    return (f"{table.name}: primary key ({', '.join(key)}) can hold values longer than InnoDB's "
+            f"{keys.MAX_KEY_BYTES}-byte key limit: it is a UNIQUE key in MySQL (a long unique key, exact over "
+            f"the whole value), and the " + (f"generated column {HIDDEN_ROWID} the primary key" if
+                                             table.without_rowid else f"rowid ({HIDDEN_ROWID}) its primary key"))
 
 
 def _row_keyed(table: SourceTable, why: str) -> SourceTable:
@@ -469,16 +485,12 @@ def widen_column(conn, table: SourceTable, key_source: list[str], name: str, pro
     attempts = [prof, replace(prof, texts=max(1, prof.texts), text_max_chars=max(prof.text_max_chars, 32)),
                 replace(prof, blobs=max(1, prof.blobs), blob_max_bytes=max(prof.blob_max_bytes, prof.text_max_bytes))]
     tried = set()
-    primary = [] if table.rowid_alias or table.row_key_from else table.primary_key
     for attempt in attempts:
-        redo_all = _decide_columns(table, replace(measured, columns={**measured.columns, name: attempt}), server,
-                                   settings, widen={name})
-        redo = redo_all[name]
+        redo = _decide_columns(table, replace(measured, columns={**measured.columns, name: attempt}), server,
+                               settings, widen={name})[name]
         if redo.column.ddl_type in tried:
             continue
         tried.add(redo.column.ddl_type)
-        if name in primary and not keys.fits_key([redo_all[k].column for k in primary]):
-            continue  # MySQL's primary key: a type past InnoDB's key limit cannot be one
         redo.expected_conflicts = None
         if scan_conflicts(conn, table.name, key_source, redo, 1) is None:
             return redo
