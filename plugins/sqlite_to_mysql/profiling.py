@@ -16,6 +16,13 @@ TIME_GLOBS = (TIME_GLOB, f"{TIME_GLOB}.{DIGIT * 6}")
 NON_ASCII_GLOB = "*[^" + chr(1) + "-" + chr(127) + "]*"
 
 
+def _year_1000_on(col: str) -> str:
+    """A 4-digit year of 1000 or later, for text already matching DATE_GLOB. Not `col >= '1000'`:
+    in a column of NUMERIC affinity (DATETIME, DATE) that compares the text with the number
+    1000, and text is greater than any number, so '0000-01-01' passed."""
+    return f"substr({col}, 1, 1) <> '0'"
+
+
 def _valid_day(col: str) -> str:
     """Month 01-12 and a day the month has, for text already matching DATE_GLOB. Days 01-28
     exist in every month; only 29-31 ask the calendar (date() keeps '2021-02-30' as it is;
@@ -33,12 +40,12 @@ def _valid_clock(col: str, start: int) -> str:
 def fast_datetime_sql(col: str) -> str:
     """True where the text is already a valid 'YYYY-MM-DD HH:MM:SS[.ffffff]' (checked in C)."""
     globs = " OR ".join(f"{col} GLOB '{g}'" for g in DATETIME_GLOBS)
-    return (f"(typeof({col}) = 'text' AND ({globs}) AND {col} >= '1000' AND {_valid_day(col)} "
+    return (f"(typeof({col}) = 'text' AND ({globs}) AND {_year_1000_on(col)} AND {_valid_day(col)} "
             f"AND {_valid_clock(col, 12)})")
 
 
 def fast_date_sql(col: str) -> str:
-    return f"(typeof({col}) = 'text' AND {col} GLOB '{DATE_GLOB}' AND {col} >= '1000' AND {_valid_day(col)})"
+    return f"(typeof({col}) = 'text' AND {col} GLOB '{DATE_GLOB}' AND {_year_1000_on(col)} AND {_valid_day(col)})"
 
 
 def fast_time_sql(col: str) -> str:

@@ -79,6 +79,8 @@ class CutoverUi:
         while time.monotonic() < deadline:
             states = self.api.states(DAG, run_id)
             if states.get(task_id) == state:
+                if state == "awaiting_input":
+                    self.stack.wait_until_paused(DAG, run_id, task_id)
                 return
             if any(s == "failed" for s in states.values()):
                 break

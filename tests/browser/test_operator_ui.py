@@ -93,6 +93,8 @@ class UiStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.api.states(dag_id, run_id).get(task_id) == state:
+                if state == "awaiting_input":
+                    self.stack.wait_until_paused(dag_id, run_id, task_id)
                 return
             time.sleep(1)
         raise AssertionError(f"{task_id} not {state} within {timeout}s: {self.api.states(dag_id, run_id)}")

@@ -245,6 +245,19 @@ class AirflowStack:
         path = self.home / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def wait_until_paused(self, dag_id: str, run_id: str, task_id: str, timeout: float = 120) -> None:
+        """Wait until the scheduler has taken the executor's report that the run which asked for
+        input ended. An answer given before that (seconds after the question, which no person
+        does) meets a race in Airflow 3.3's scheduler: the resumed task is queued, the late
+        report 'finished with state success' finds it queued, and the task is marked failed."""
+        event = (f"Received executor event with state success for task instance TaskInstanceKey(dag_id='{dag_id}', "
+                 f"task_id='{task_id}', run_id='{run_id}'")
+        deadline = time.monotonic() + timeout
+        while event not in self.component_log("scheduler"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the scheduler never took the end of {task_id}'s first run in {run_id}")
+            time.sleep(0.5)
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:

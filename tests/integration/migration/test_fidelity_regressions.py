@@ -492,3 +492,12 @@ def test_widening_a_primary_key_column_never_offers_a_type_too_long_for_a_key(my
                          "pk", key_columns=["c2"], rows=[[0, 0, "y" * 1000, None]])])
     for method in ("load_data", "insert"):
         assert not holds(db, mysql_params, tmp_path, method)
+
+
+def test_a_datetime_in_year_0_is_named_not_loaded(mysql_params, tmp_path):
+    """'0000-01-01 00:00:00' has DATETIME's shape but a year before 1000: MariaDB would store it
+    and drivers read it back as NULL (Python has no year 0). The preflight names it."""
+    db = Database([Table("t0", [Column("c0", "DATETIME")], "alias", index=[["c0"]],
+                         rows=[[None, "0000-01-01 00:00:00"]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
