@@ -527,13 +527,14 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
 
 
 # Values worth asking the server about (it decides; these only narrow what is sent): UUIDs of
-# 32 lowercase hex digits; for JSON every value that is not text, and documents SQLite's
+# 32 lowercase hex digits; for JSON every value that is not text, documents SQLite's
 # json_valid refuses or that have escapes or enough brackets to nest 32 deep, where servers
-# are known to differ.
+# are known to differ, and text holding a NUL byte (SQLite's JSON functions stop there; the
+# server reads the whole string).
 _SERVER_CANDIDATES = {
     "uuid": "typeof({c}) = 'text' AND length({c}) = 32 AND {c} NOT GLOB '*[^0-9a-f]*'",
     "json": "typeof({c}) IN ('integer', 'real', 'blob') OR (typeof({c}) = 'text' AND (NOT json_valid({c}) "
-            "OR instr({c}, char(92)) > 0 OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32))",
+            "OR instr(CAST({c} AS BLOB), x'00') > 0 OR instr({c}, char(92)) > 0 OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32))",
 }
 
 

@@ -773,16 +773,16 @@ def rewrite(path: Path) -> int:
     """The application, during capture: every row deleted, then written again exactly as it
     was (rowid included), in reverse order, but for every third, which stays deleted. Returns
     the rows written. Runs on a plain connection, as an application's would."""
+    # Read before writing: read_source opens connections of its own, which a write transaction
+    # whose changes spilled to the file (a megabyte value does) would lock out.
+    tables = {table: read_source(path, table) for table in all_tables(path) if table != "django_migrations"}
     conn = sqlite3.connect(path, isolation_level=None)
     written = 0
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for table in all_tables(path):
-            if table == "django_migrations":
-                continue
+        for table, rows in tables.items():
             sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
             alias = '"id" INTEGER PRIMARY KEY' in sql
-            rows = read_source(path, table)
             conn.execute(f"DELETE FROM {q(table)}")
             for i, row in enumerate(reversed(rows)):
                 if i % 3 == 2:

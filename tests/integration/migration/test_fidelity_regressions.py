@@ -501,3 +501,25 @@ def test_a_datetime_in_year_0_is_named_not_loaded(mysql_params, tmp_path):
                          rows=[[None, "0000-01-01 00:00:00"]])])
     for method in ("load_data", "insert"):
         assert not holds(db, mysql_params, tmp_path, method)
+
+
+def test_json_text_that_sqlite_reads_as_valid_up_to_a_nul_is_asked_of_the_server_whole(mysql_params, tmp_path):
+    """'0' followed by a NUL byte: SQLite's json_valid() stops at the NUL and says valid, the
+    server sees the whole string and refuses it. The preflight must ask the server about it,
+    or the copy meets the CHECK constraint mid-load."""
+    db = Database([Table("t0", [Column("c0", ""), Column("c1", ""), Column("c2", ""), Column("c3", "JSON")], "pk",
+                         key_columns=["c0"], unique=[["c0"]], index=[["c0"]], rows=[[0, 0, 0, "0\x00"]])])
+    for method in ("load_data", "insert"):
+        assert not holds(db, mysql_params, tmp_path, method)
+
+
+def test_a_megabyte_value_rewritten_during_capture_arrives_by_catch_up(mysql_params, tmp_path):
+    """A megabyte of text in a DATETIME column, widened, deleted and written again by the
+    application during capture. (The application stand-in read the file through other
+    connections while its write transaction held changes spilled to the file: "database is
+    locked" in the test, not in the catch-up; it now reads first.)"""
+    db = Database([Table("t0", [Column("c0", ""), Column("c1", "DATETIME")], "pk", key_columns=["c0"],
+                         unique=[["c0"]], index=[["c1"]], rows=[[0, "m" * 1_000_000], [0, "0000-00-00"]]),
+                   Table("t1", [Column("c0", "")], "alias", unique=[["c0"]], index=[["c0"]], rows=[])])
+    path = fidelity.build(tmp_path / "source.sqlite3", db)
+    assert not fidelity.check_catch_up(path, mysql_params, "widen")
