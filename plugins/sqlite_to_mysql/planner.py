@@ -15,7 +15,7 @@ from sqlite_to_mysql import key_sql, keys, row_sql, row_transport, sqlite_functi
 from sqlite_to_mysql.declared_types import read_declared
 from sqlite_to_mysql.fk_order import order_tables
 from sqlite_to_mysql.plan import HIDDEN_ROWID, Conflict, Plan, TablePlan
-from sqlite_to_mysql.profiling import NON_ASCII_GLOB, ProfileScan, TableProfile
+from sqlite_to_mysql.profiling import HAS_NUL, NON_ASCII_GLOB, ProfileScan, TableProfile
 from sqlite_to_mysql.row_sql import raw_sql
 from sqlite_to_mysql.server_types import ServerTypes
 from sqlite_to_mysql.source import open_source
@@ -534,7 +534,8 @@ def scan_conflicts(conn, table: str, key_source: list[str], decision: Decision, 
 _SERVER_CANDIDATES = {
     "uuid": "typeof({c}) = 'text' AND length({c}) = 32 AND {c} NOT GLOB '*[^0-9a-f]*'",
     "json": "typeof({c}) IN ('integer', 'real', 'blob') OR (typeof({c}) = 'text' AND (NOT json_valid({c}) "
-            "OR instr(CAST({c} AS BLOB), x'00') > 0 OR instr({c}, char(92)) > 0 OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32))",
+            f"OR {HAS_NUL} OR instr({{c}}, char(92)) > 0 "
+            "OR length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) >= 32))",
 }
 
 

@@ -14,6 +14,9 @@ TIME_GLOB = f"{DIGIT * 2}:{DIGIT * 2}:{DIGIT * 2}"
 DATETIME_GLOBS = (f"{DATE_GLOB} {TIME_GLOB}", f"{DATE_GLOB} {TIME_GLOB}.{DIGIT * 6}")
 TIME_GLOBS = (TIME_GLOB, f"{TIME_GLOB}.{DIGIT * 6}")
 NON_ASCII_GLOB = "*[^" + chr(1) + "-" + chr(127) + "]*"
+# A NUL byte anywhere in the value. GLOB and SQLite's JSON functions stop at the first NUL, so
+# every check that reads text with them needs this beside it. (A template: {c} is the column.)
+HAS_NUL = "instr(CAST({c} AS BLOB), x'00') > 0"
 
 
 def _year_1000_on(col: str) -> str:
@@ -116,7 +119,7 @@ _TEXTUAL = [
     ("text_max_bytes", "max(CASE WHEN typeof({c}) = 'text' THEN length(CAST({c} AS BLOB)) END)"),
     ("blob_max_bytes", "max(CASE WHEN typeof({c}) = 'blob' THEN length({c}) END)"),
     ("non_ascii", "sum(typeof({c}) = 'text' AND {c} GLOB :non_ascii)"),
-    ("with_nul", "sum(typeof({c}) = 'text' AND instr(CAST({c} AS BLOB), x'00') > 0)"),
+    ("with_nul", "sum(typeof({c}) = 'text' AND " + HAS_NUL + ")"),
 ]
 _TRAILING_SPACE = ("trailing_space", "sum(typeof({c}) = 'text' AND {c} GLOB '* ')")
 # Aggregates by declared kind: only what the mapping of that kind needs to decide.
@@ -158,7 +161,7 @@ _NON_NULL = _BASIC[0]
 _WHOLE_INTS = [_NON_NULL, _BASIC[1], ("int_min", "min({c}) + 0"), ("int_max", "max({c}) + 0")]
 _ALL_TEXT = [_NON_NULL, _BASIC[3], ("text_max_chars", "max(length({c}))"),
              ("text_max_bytes", "max(length(CAST({c} AS BLOB)))"), ("non_ascii", "sum({c} GLOB :non_ascii)"),
-             ("with_nul", "sum(instr(CAST({c} AS BLOB), x'00') > 0)")]
+             ("with_nul", "sum(" + HAS_NUL + ")")]
 _QUICK = {
     "int": (_WHOLE_INTS, "integers", ()),
     "bool": (_WHOLE_INTS, "integers", ()),

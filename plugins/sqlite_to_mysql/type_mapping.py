@@ -23,7 +23,7 @@ from decimal import Decimal
 from mysql_common.session import ServerInfo
 from sqlite_to_mysql.declared_types import INT_RANGES, UNSIGNED_RANGES, Declared, read_declared
 from sqlite_to_mysql.plan import ColumnPlan
-from sqlite_to_mysql.profiling import ColumnProfile
+from sqlite_to_mysql.profiling import HAS_NUL, ColumnProfile
 from sqlite_to_mysql.sqlite_functions import CONVERTERS
 from sqlite_to_mysql.values import ValueConflict
 
@@ -365,8 +365,7 @@ def _conflict_estimate(col: ColumnPlan, prof: ColumnProfile) -> tuple[int | None
     if kind in ("text", "json"):
         # (GLOB stops at a NUL byte: text holding one is looked at whatever follows it)
         suspicious = prof.non_ascii or prof.with_nul or prof.blobs or (kind == "json" and prof.invalid_json)
-        where = "typeof({c}) = 'blob' OR (typeof({c}) = 'text' AND ({c} GLOB :non_ascii OR " \
-            "instr(CAST({c} AS BLOB), x'00') > 0))"
+        where = f"typeof({{c}}) = 'blob' OR (typeof({{c}}) = 'text' AND ({{c}} GLOB :non_ascii OR {HAS_NUL}))"
         if kind == "json":
             where += " OR (typeof({c}) = 'text' AND NOT json_valid({c}))"
         limit, fixed = col.args[:2] if kind == "text" else (None, None)
